@@ -1,0 +1,55 @@
+"""Train or test a video model from a config: ``python main.py -c CONFIG [--validate | --test -w W]``."""
+import argparse
+import sys
+
+from paddlevideo.registry import ConfigError
+from paddlevideo.utils.config import get_config
+from paddlevideo.utils.logger import setup_logger
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="PaddleVideo-style TokShift training and testing")
+    parser.add_argument("-c", "--config", required=True, help="YAML config file")
+    parser.add_argument("-o", "--override", action="append", default=[],
+                        help="override a config key: -o MODEL.backbone.depth=2 (repeatable)")
+    parser.add_argument("--test", action="store_true", help="evaluate -w WEIGHTS on DATASET.test")
+    parser.add_argument("--validate", action="store_true", help="validate after epochs, keep the best")
+    parser.add_argument("-w", "--weights", help="weights: checkpoint to test, or to fine-tune from")
+    parser.add_argument("--seed", type=int, default=None, help="random seed")
+    parser.add_argument("--amp", action="store_true", help="mixed precision (GPU only; fp32 on CPU)")
+    parser.add_argument("--amp_level", default="O1", choices=["O1", "O2"])
+    parser.add_argument("--resume", help="resume from <model_name>_epoch_N.pdparams (+ its .pdopt)")
+    return parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace):
+    import paddle.distributed as dist
+
+    from paddlevideo.tasks import test_model, train_model
+    from paddlevideo.utils.runtime import select_device, set_seed
+
+    cfg = get_config(args.config, overrides=args.override)
+    select_device()
+    setup_logger(cfg["output_dir"], "test.log" if args.test else "train.log",
+                 cfg.get("log_level", "INFO"), dist.get_rank())
+    seed = args.seed if args.seed is not None else cfg.get("seed")
+    set_seed(seed)
+    if args.test:
+        if not args.weights:
+            raise ConfigError("--test needs -w WEIGHTS")
+        return test_model(cfg, args.weights, args.amp, args.amp_level)
+    return train_model(cfg, args.weights, args.validate, args.amp, args.amp_level, args.resume, seed)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        run(args)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Datasets and data loaders from the DATASET and PIPELINE sections."""
+from typing import Dict, Optional
+
+import numpy as np
+import paddle
+
+from ..registry import DATASETS, ConfigError, build
+from .pipelines import Compose
+
+BATCH_KEYS = {"train": ("batch_size", "num_workers"),
+              "valid": ("valid_batch_size", "valid_num_workers"),
+              "test": ("test_batch_size", "test_num_workers")}
+
+
+def build_dataset(cfg: Dict, mode: str):
+    """Build the ``mode`` dataset with its pipeline; labels are checked against the head's classes."""
+    if mode not in cfg["DATASET"]:
+        raise ConfigError(f"DATASET: no '{mode}' entry (needed for {mode})")
+    if mode not in cfg["PIPELINE"]:
+        raise ConfigError(f"PIPELINE: no '{mode}' entry (needed for {mode})")
+    return build(cfg["DATASET"][mode], DATASETS, key="format", pipeline=Compose(cfg["PIPELINE"][mode]),
+                 num_classes=cfg["MODEL"]["head"]["num_classes"], test_mode=mode != "train")
+
+
+def loader_settings(dataset_cfg: Dict, mode: str):
+    """Batch size and worker count for ``mode`` (valid/test fall back to the train values)."""
+    bs_key, nw_key = BATCH_KEYS[mode]
+    batch_size = dataset_cfg.get(bs_key, dataset_cfg.get("batch_size", 1))
+    num_workers = dataset_cfg.get(nw_key, dataset_cfg.get("num_workers", 0))
+    return int(batch_size), int(num_workers)
+
+
+class WorkerSeeder:
+    """``worker_init_fn`` giving every (seed, rank, epoch, worker) its own numpy stream.
+
+    Paddle re-creates workers for every pass over the loader, so setting ``epoch`` before a pass makes
+    augmentations differ across epochs yet repeat exactly for the same ``--seed``.
+    """
+
+    def __init__(self, seed: Optional[int], rank: int):
+        self.seed = 0 if seed is None else int(seed)
+        self.rank = rank
+        self.epoch = 0
+
+    def __call__(self, worker_id: int) -> None:
+        np.random.seed((self.seed * 1_000_003 + self.rank * 10_007 + self.epoch * 101 + worker_id) % 2**32)
+
+
+def build_dataloader(dataset, batch_size: int, num_workers: int, shuffle: bool, drop_last: bool,
+                     seeder: Optional[WorkerSeeder] = None, distributed: bool = False):
+    """A ``paddle.io.DataLoader`` (sharded over ranks when ``distributed``)."""
+    if distributed:
+        sampler = paddle.io.DistributedBatchSampler(dataset, batch_size=batch_size, shuffle=shuffle,
+                                                    drop_last=drop_last)
+    else:
+        sampler = paddle.io.BatchSampler(dataset, batch_size=batch_size, shuffle=shuffle,
+                                         drop_last=drop_last)
+    return paddle.io.DataLoader(dataset, batch_sampler=sampler, num_workers=num_workers,
+                                worker_init_fn=seeder if num_workers > 0 else None,
+                                use_shared_memory=num_workers > 0)

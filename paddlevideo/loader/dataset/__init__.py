@@ -1,0 +1,4 @@
+"""Datasets that read a list file and run a pipeline per sample (registered in ``DATASETS``)."""
+from .video_dataset import VideoDataset
+
+__all__ = ["VideoDataset"]

@@ -1,0 +1,25 @@
+"""Errors raised while turning a video file into frames.
+
+Why a dedicated type: the training dataset must recover from unreadable videos (skip and count
+them) without also swallowing programming errors, so decode failures get one narrow exception
+class that the dataset can catch and nothing else raises.
+"""
+
+
+class DecodeError(RuntimeError):
+    """A video that cannot be opened or whose sampled frames cannot be decoded.
+
+    Args:
+        path: the video file.
+        reason: what went wrong (the backend's message, the indices that failed, ...).
+
+    Both are kept as ``args`` so the exception survives pickling between processes.
+    """
+
+    def __init__(self, path: str, reason: str):
+        super().__init__(path, reason)
+        self.path = path
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"cannot decode video '{self.path}': {self.reason}"

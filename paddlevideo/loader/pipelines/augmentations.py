@@ -1,0 +1,228 @@
+"""Spatial ops on a clip: resizing, cropping and flipping.
+
+Why clip-level ops: a clip's frames must stay geometrically aligned (the model shifts tokens
+between frames), so every random choice -- scale, crop position, flip -- is drawn once per call
+with ``np.random`` and applied to all frames. All ops take and return ``results['imgs']`` as uint8
+[N, H, W, 3]; they stay in uint8 so that resizing and cropping are cheap and normalisation
+happens afterwards on the smaller array.
+"""
+from typing import Any, Dict, List, Tuple
+
+import cv2
+import numpy as np
+
+from paddlevideo.registry import PIPELINES
+
+from .compose import check_positive_int, require_keys
+
+
+def _imgs(results: Dict[str, Any], op: str) -> np.ndarray:
+    """``results['imgs']`` checked to be a [N, H, W, C] array."""
+    require_keys(results, ("imgs",), op)
+    imgs = results["imgs"]
+    if not isinstance(imgs, np.ndarray) or imgs.ndim != 4:
+        raise ValueError(f"{op}: imgs must be a [N, H, W, C] numpy array, got "
+                         f"{getattr(imgs, 'shape', type(imgs))}")
+    return imgs
+
+
+def resize_clip(imgs: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
+    """Bilinear resize of every frame; returns ``imgs`` itself when already [N, out_h, out_w, C]."""
+    if imgs.shape[1:3] == (out_h, out_w):
+        return imgs
+    return np.stack([cv2.resize(frame, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
+                     for frame in imgs])
+
+
+def short_side_shape(h: int, w: int, short_size: int) -> Tuple[int, int]:
+    """(out_h, out_w) with the short side equal to ``short_size`` and the aspect ratio kept."""
+    if h <= w:
+        return short_size, max(1, int(w * short_size / h + 0.5))
+    return max(1, int(h * short_size / w + 0.5)), short_size
+
+
+def _check_fits(imgs: np.ndarray, target_size: int, op: str) -> Tuple[int, int]:
+    """(H, W) of the frames, or a ValueError if either side is smaller than ``target_size``."""
+    h, w = imgs.shape[1:3]
+    if h < target_size or w < target_size:
+        raise ValueError(f"{op}: frames are {h}x{w} (HxW), smaller than target_size {target_size}; "
+                         f"scale them up first")
+    return h, w
+
+
+@PIPELINES.register()
+class Scale:
+    """Resizes all frames so that the short side equals ``short_size`` (bilinear, uint8 kept).
+
+    Requires / changes: ``imgs`` [N, H, W, C] -> [N, H', W', C] with min(H', W') == short_size, or
+    [N, short_size, short_size, C] when ``keep_ratio`` is False. Frames already at the target
+    size are passed through untouched.
+
+    Args:
+        short_size: target length of the short side, in pixels.
+        keep_ratio: keep the aspect ratio; if False, resize to a square.
+    """
+
+    def __init__(self, short_size: int, keep_ratio: bool = True):
+        check_positive_int(short_size, "short_size", "Scale")
+        self.short_size = short_size
+        self.keep_ratio = bool(keep_ratio)
+
+    def __call__(self, results: Dict[str, Any]) -> Dict[str, Any]:
+        imgs = _imgs(results, "Scale")
+        h, w = imgs.shape[1:3]
+        if self.keep_ratio:
+            out_h, out_w = short_side_shape(h, w, self.short_size)
+        else:
+            out_h, out_w = self.short_size, self.short_size
+        results["imgs"] = resize_clip(imgs, out_h, out_w)
+        return results
+
+
+@PIPELINES.register()
+class JitterScale:
+    """Scale jittering: resizes the short side to a random size in [min_size, max_size].
+
+    One size is drawn per call (``np.random.randint``, both ends inclusive) and used for every
+    frame; the aspect ratio is kept.
+
+    Requires / changes: ``imgs`` [N, H, W, C] -> [N, H', W', C] with min(H', W') == drawn size.
+
+    Args:
+        min_size: smallest short side, in pixels.
+        max_size: largest short side, in pixels (>= min_size).
+    """
+
+    def __init__(self, min_size: int, max_size: int):
+        check_positive_int(min_size, "min_size", "JitterScale")
+        check_positive_int(max_size, "max_size", "JitterScale")
+        if max_size < min_size:
+            raise ValueError(f"JitterScale: max_size {max_size} < min_size {min_size}")
+        self.min_size = min_size
+        self.max_size = max_size
+
+    def __call__(self, results: Dict[str, Any]) -> Dict[str, Any]:
+        imgs = _imgs(results, "JitterScale")
+        size = int(np.random.randint(self.min_size, self.max_size + 1))
+        out_h, out_w = short_side_shape(imgs.shape[1], imgs.shape[2], size)
+        results["imgs"] = resize_clip(imgs, out_h, out_w)
+        return results
+
+
+@PIPELINES.register()
+class RandomCrop:
+    """Crops one random ``target_size`` square, at the same position in every frame.
+
+    A side equal to ``target_size`` gives offset 0 on that axis (PaddleVideo's version crashed
+    there with ``np.random.randint(0, 0)``).
+
+    Requires / changes: ``imgs`` [N, H, W, C] -> [N, target_size, target_size, C].
+
+    Args:
+        target_size: side of the square crop, in pixels.
+
+    Raises:
+        ValueError: a frame side is smaller than ``target_size`` (at call time).
+    """
+
+    def __init__(self, target_size: int):
+        check_positive_int(target_size, "target_size", "RandomCrop")
+        self.target_size = target_size
+
+    def __call__(self, results: Dict[str, Any]) -> Dict[str, Any]:
+        imgs = _imgs(results, "RandomCrop")
+        h, w = _check_fits(imgs, self.target_size, "RandomCrop")
+        t = self.target_size
+        y = int(np.random.randint(0, h - t + 1))
+        x = int(np.random.randint(0, w - t + 1))
+        results["imgs"] = imgs[:, y:y + t, x:x + t]
+        return results
+
+
+@PIPELINES.register()
+class CenterCrop:
+    """Crops the central ``target_size`` square of every frame (offsets ``(side - t) // 2``).
+
+    Requires / changes: ``imgs`` [N, H, W, C] -> [N, target_size, target_size, C].
+
+    Args:
+        target_size: side of the square crop, in pixels.
+
+    Raises:
+        ValueError: a frame side is smaller than ``target_size`` (at call time).
+    """
+
+    def __init__(self, target_size: int):
+        check_positive_int(target_size, "target_size", "CenterCrop")
+        self.target_size = target_size
+
+    def __call__(self, results: Dict[str, Any]) -> Dict[str, Any]:
+        imgs = _imgs(results, "CenterCrop")
+        h, w = _check_fits(imgs, self.target_size, "CenterCrop")
+        t = self.target_size
+        y, x = (h - t) // 2, (w - t) // 2
+        results["imgs"] = imgs[:, y:y + t, x:x + t]
+        return results
+
+
+def three_crop_offsets(h: int, w: int, t: int) -> List[Tuple[int, int]]:
+    """(y, x) of the 3 views: left/centre/right for landscape (w >= h), else top/centre/bottom.
+
+    The views slide along the long side and are centred on the short side.
+    """
+    if w >= h:
+        return [((h - t) // 2, x) for x in (0, (w - t) // 2, w - t)]
+    return [(y, (w - t) // 2) for y in (0, (h - t) // 2, h - t)]
+
+
+@PIPELINES.register()
+class ThreeCrop:
+    """Official TokShift 3-view test crop: three ``target_size`` squares along the long side.
+
+    Views are left/centre/right (top/centre/bottom for portrait frames), see
+    ``three_crop_offsets``. They are concatenated on the frame axis, crop-major: rows
+    ``v*N .. (v+1)*N - 1`` hold view ``v`` of all N input frames. With clip-major ``Sampler``
+    output each consecutive block of ``num_seg`` frames is therefore one (view, clip) pair.
+
+    Requires / changes: ``imgs`` [N, H, W, C] -> [3*N, target_size, target_size, C].
+
+    Args:
+        target_size: side of each square view, in pixels.
+
+    Raises:
+        ValueError: a frame side is smaller than ``target_size`` (at call time).
+    """
+
+    def __init__(self, target_size: int):
+        check_positive_int(target_size, "target_size", "ThreeCrop")
+        self.target_size = target_size
+
+    def __call__(self, results: Dict[str, Any]) -> Dict[str, Any]:
+        imgs = _imgs(results, "ThreeCrop")
+        h, w = _check_fits(imgs, self.target_size, "ThreeCrop")
+        t = self.target_size
+        views = [imgs[:, y:y + t, x:x + t] for y, x in three_crop_offsets(h, w, t)]
+        results["imgs"] = np.concatenate(views, axis=0)
+        return results
+
+
+@PIPELINES.register()
+class RandomFlip:
+    """Flips all frames horizontally together with probability ``p`` (one draw per call).
+
+    Requires / changes: ``imgs`` [N, H, W, C] (same shape, contiguous copy when flipped).
+
+    Args:
+        p: flip probability in [0, 1].
+    """
+
+    def __init__(self, p: float = 0.5):
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
+            raise ValueError(f"RandomFlip: p must be a probability in [0, 1], got {p!r}")
+        self.p = float(p)
+
+    def __call__(self, results: Dict[str, Any]) -> Dict[str, Any]:
+        imgs = _imgs(results, "RandomFlip")
+        if np.random.rand() < self.p:
+            results["imgs"] = np.ascontiguousarray(imgs[:, :, ::-1])
+        return results

@@ -1,0 +1,99 @@
+"""Turn one mode's ``PIPELINE`` config section into a callable chain of ops.
+
+Why: the per-sample preprocessing is described as data in the YAML config; this is the single
+place that builds it, so a misspelt op or key is reported with where it sits in the section
+(``PIPELINE.decode``, ``PIPELINE.transform[2]``, ...). It also holds the two small checks every
+op shares: required ``results`` keys and positive-int constructor arguments.
+"""
+from typing import Any, Callable, Dict, Iterable, List
+
+from paddlevideo.registry import PIPELINES, ConfigError, build
+
+_STAGES = ("decode", "sample", "transform")
+
+
+def require_keys(results: Dict[str, Any], keys: Iterable[str], op: str) -> None:
+    """Raise a KeyError naming ``op`` and the missing keys if ``results`` lacks any of ``keys``."""
+    missing = [k for k in keys if k not in results]
+    if missing:
+        raise KeyError(f"{op}: results lack {missing} (present: {sorted(results)}); "
+                       f"check the op order in the PIPELINE config")
+
+
+def check_positive_int(value: Any, name: str, op: str) -> None:
+    """Raise a ValueError unless ``value`` is an int >= 1 (bools are rejected)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{op}: {name} must be a positive int, got {value!r}")
+
+
+def _build_stage(cfg: Any, stage: str) -> Callable:
+    """Build the ``decode`` or ``sample`` op (a mapping with a ``name`` entry)."""
+    try:
+        return build(cfg, PIPELINES)
+    except ConfigError as err:
+        raise ConfigError(f"PIPELINE.{stage}: {err}") from err
+
+
+def _build_transform(item: Any, index: int) -> Callable:
+    """Build one ``transform`` list item, a one-key mapping ``{OpName: kwargs-or-None}``."""
+    where = f"PIPELINE.transform[{index}]"
+    if not isinstance(item, dict) or len(item) != 1:
+        raise ConfigError(f"{where}: expected a one-key mapping like {{RandomCrop: {{target_size: "
+                          f"224}}}}, got {item!r}")
+    name, kwargs = next(iter(item.items()))
+    if kwargs is None:
+        kwargs = {}
+    if not isinstance(kwargs, dict):
+        raise ConfigError(f"{where} ({name}): arguments must be a mapping or empty, got {kwargs!r}")
+    try:
+        return build({"name": name, **kwargs}, PIPELINES)
+    except ConfigError as err:
+        raise ConfigError(f"{where} ({name}): {err}") from err
+
+
+class Compose:
+    """Runs the decode op, the sample op, then the transform ops, in that order.
+
+    Args:
+        cfg: one mode of the ``PIPELINE`` section, e.g.
+            ``{'decode': {'name': 'VideoDecoder'}, 'sample': {'name': 'Sampler', 'num_seg': 8},
+            'transform': [{'Scale': {'short_size': 256}}, {'Image2Array': None}]}``.
+            Every stage is optional; any other key is an error.
+
+    Raises:
+        ConfigError: unknown stage, op name or op argument, or a malformed transform item; the
+            message says which stage / list item.
+    """
+
+    def __init__(self, cfg: dict):
+        if not isinstance(cfg, dict):
+            raise ConfigError(f"PIPELINE: expected a mapping with keys {list(_STAGES)}, "
+                              f"got {cfg!r}")
+        unknown = [k for k in cfg if k not in _STAGES]
+        if unknown:
+            raise ConfigError(f"PIPELINE: unknown key(s) {unknown}; accepted keys: {list(_STAGES)}")
+        self.ops: List[Callable] = [_build_stage(cfg[s], s) for s in _STAGES[:2]
+                                    if cfg.get(s) is not None]
+        transforms = cfg.get("transform") or []
+        if not isinstance(transforms, list):
+            raise ConfigError(f"PIPELINE.transform: expected a list of ops, got {transforms!r}")
+        self.ops += [_build_transform(item, i) for i, item in enumerate(transforms)]
+
+    def __call__(self, results: Dict[str, Any]) -> Dict[str, Any]:
+        """Apply every op in order.
+
+        Args:
+            results: ``{'filename': str, 'label': int}`` at the start of a pipeline.
+
+        Returns:
+            The dict returned by the last op (``imgs`` holds the clip).
+        """
+        for op in self.ops:
+            results = op(results)
+            if not isinstance(results, dict):
+                raise TypeError(f"pipeline op {type(op).__name__} returned "
+                                f"{type(results).__name__}, expected the results dict")
+        return results
+
+    def __repr__(self) -> str:
+        return f"Compose([{', '.join(type(op).__name__ for op in self.ops)}])"

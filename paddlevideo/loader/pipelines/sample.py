@@ -1,0 +1,167 @@
+"""Choose which frames of a video form a clip, and decode only those frames.
+
+Why two schemes: TSN segment sampling (PaddleVideo's ``Sampler``) covers the whole video with
+``num_seg`` snippets, while the official TokShift recipe ("8x32") takes ``num_seg`` frames at a
+fixed stride of ``dense_stride`` frames from one start position. Both are pure index arithmetic
+(``tsn_indices`` / ``dense_indices``, testable without videos) followed by a single
+``reader.get_batch`` on the unique sorted indices.
+"""
+from typing import Any, Dict
+
+import numpy as np
+
+from paddlevideo.loader.errors import DecodeError
+from paddlevideo.registry import PIPELINES
+
+from .compose import check_positive_int, require_keys
+from .decode import DECORD_ERRORS
+
+
+def tsn_indices(frames_len: int, num_seg: int, seg_len: int, valid_mode: bool,
+                clip: int = 0, num_clips: int = 1) -> np.ndarray:
+    """One TSN clip: ``seg_len`` consecutive frames in each of ``num_seg`` segments.
+
+    The video is cut into segments of ``average_dur = frames_len // num_seg`` frames (the last
+    ``frames_len % num_seg`` frames are never used, as in PaddleVideo). Within a segment a snippet
+    may start at offsets ``0 .. room`` with ``room = average_dur - seg_len``: train draws one
+    offset per segment with ``np.random.randint``; valid uses the offset
+    ``room * (2*clip + 1) // (2*num_clips)`` -- the centre (``room // 2``) for one clip, and for
+    ``num_clips`` clips the centres of ``num_clips`` equal parts of ``[0, room]``, i.e. evenly
+    spaced offsets.
+    Short videos (``average_dur < seg_len``) cannot hold disjoint snippets, so the
+    ``num_seg * seg_len`` positions are spread evenly over the video (``j * frames_len // total``),
+    which repeats frames but stays in range and non-decreasing.
+
+    Returns:
+        int64 array of shape [num_seg * seg_len], values in [0, frames_len).
+    """
+    average_dur = frames_len // num_seg
+    if average_dur < seg_len:
+        total = num_seg * seg_len
+        return np.arange(total, dtype=np.int64) * frames_len // total
+    room = average_dur - seg_len
+    if valid_mode:
+        offsets = np.full(num_seg, room * (2 * clip + 1) // (2 * num_clips), dtype=np.int64)
+    else:
+        offsets = np.random.randint(0, room + 1, size=num_seg).astype(np.int64)
+    starts = np.arange(num_seg, dtype=np.int64) * average_dur + offsets
+    return (starts[:, None] + np.arange(seg_len)).reshape(-1)
+
+
+def dense_indices(frames_len: int, num_seg: int, seg_len: int, stride: int, valid_mode: bool,
+                  clip: int = 0, num_clips: int = 1) -> np.ndarray:
+    """Frame indices of one dense clip (official TokShift "8x32" sampling).
+
+    ``max_bound = max(frames_len - num_seg*stride + 1, 1)`` start positions are possible. Train
+    draws ``start`` in ``[0, max_bound)`` (0 without a random draw when ``max_bound == 1``); valid
+    with one clip uses the centre ``(max_bound - 1) // 2``; valid with ``num_clips > 1`` spreads the
+    starts evenly over ``[0, max_bound - 1]`` (``clip * (max_bound - 1) // (num_clips - 1)``).
+    Index ``i`` is ``(start + i*stride) % frames_len`` (plus ``0 .. seg_len-1``), so short videos
+    wrap around to their beginning.
+
+    Returns:
+        int64 array of shape [num_seg * seg_len], values in [0, frames_len).
+    """
+    max_bound = max(frames_len - num_seg * stride + 1, 1)
+    if not valid_mode:
+        start = np.random.randint(0, max_bound) if max_bound > 1 else 0
+    elif num_clips == 1:
+        start = (max_bound - 1) // 2
+    else:
+        start = clip * (max_bound - 1) // (num_clips - 1)
+    pos = start + np.arange(num_seg, dtype=np.int64)[:, None] * stride + np.arange(seg_len)
+    return pos.reshape(-1) % frames_len
+
+
+def read_frames(reader: Any, indices: np.ndarray, path: str) -> np.ndarray:
+    """Decode exactly the frames in ``indices`` with one ``get_batch`` call.
+
+    Each distinct frame is read once, in increasing order (cheap forward seeking), then the
+    requested order and repeats are restored.
+
+    Args:
+        reader: a ``decord.VideoReader`` (anything with ``get_batch(list).asnumpy()``).
+        indices: int array [K] of frame numbers.
+        path: the video, for error messages.
+
+    Returns:
+        uint8 array [K, H, W, 3], RGB.
+
+    Raises:
+        DecodeError: ``get_batch`` failed or returned the wrong number of frames. A container's
+            header frame count can exceed what actually decodes (seen: header 444 frames, 68
+            decodable), so indices valid for ``frames_len`` can still fail here.
+    """
+    unique, inverse = np.unique(indices, return_inverse=True)
+    try:
+        frames = reader.get_batch(unique.tolist()).asnumpy()
+    except (*DECORD_ERRORS, IndexError) as err:
+        raise DecodeError(path, f"reading frames {indices.tolist()} failed ({type(err).__name__}: "
+                                f"{str(err).strip()[:300]}); the header frame count may exceed "
+                                f"the decodable frames") from err
+    if frames.ndim != 4 or frames.shape[0] != unique.size:
+        raise DecodeError(path, f"get_batch({unique.tolist()}) returned shape {frames.shape}")
+    if unique.size == indices.size and np.array_equal(unique, indices):
+        return frames
+    return frames[inverse.reshape(-1)]
+
+
+@PIPELINES.register()
+class Sampler:
+    """Samples ``num_clips`` clips of ``num_seg * seg_len`` frames and decodes only those frames.
+
+    Requires: ``reader``, ``frames_len``, ``filename`` (from ``VideoDecoder``).
+    Adds: ``imgs`` (uint8 [num_clips*num_seg*seg_len, H, W, 3], RGB, clip-major: clip ``k``
+    occupies rows ``k*num_seg*seg_len .. (k+1)*num_seg*seg_len - 1``) and ``frame_indices``
+    (int64 [same length], the decoded frame numbers in that order).
+    Removes: ``reader`` (the decoder is released as soon as the frames are read).
+
+    Args:
+        num_seg: segments (TSN) or frames (dense) per clip.
+        seg_len: consecutive frames taken at each sampled position.
+        valid_mode: deterministic positions (valid/test) instead of random ones (train).
+        dense_sample: use TokShift dense fixed-stride sampling instead of TSN segments.
+        dense_stride: frame stride of dense sampling (32 in TokShift's "8x32").
+        num_clips: temporal clips per video (multi-clip testing); see ``tsn_indices`` and
+            ``dense_indices`` for how the clips are spaced.
+
+    Raises:
+        ValueError: a non-positive count (at construction).
+        DecodeError: the sampled frames cannot be decoded (see ``read_frames``).
+    """
+
+    def __init__(self, num_seg: int, seg_len: int = 1, valid_mode: bool = False,
+                 dense_sample: bool = False, dense_stride: int = 32, num_clips: int = 1):
+        for name, value in (("num_seg", num_seg), ("seg_len", seg_len),
+                            ("dense_stride", dense_stride), ("num_clips", num_clips)):
+            check_positive_int(value, name, "Sampler")
+        self.num_seg = num_seg
+        self.seg_len = seg_len
+        self.valid_mode = bool(valid_mode)
+        self.dense_sample = bool(dense_sample)
+        self.dense_stride = dense_stride
+        self.num_clips = num_clips
+
+    def sample_indices(self, frames_len: int) -> np.ndarray:
+        """Indices of all clips, clip-major: int64 [num_clips * num_seg * seg_len]."""
+        clips = []
+        for clip in range(self.num_clips):
+            if self.dense_sample:
+                clips.append(dense_indices(frames_len, self.num_seg, self.seg_len,
+                                           self.dense_stride, self.valid_mode, clip,
+                                           self.num_clips))
+            else:
+                clips.append(tsn_indices(frames_len, self.num_seg, self.seg_len, self.valid_mode,
+                                         clip, self.num_clips))
+        return np.concatenate(clips)
+
+    def __call__(self, results: Dict[str, Any]) -> Dict[str, Any]:
+        require_keys(results, ("reader", "frames_len", "filename"), "Sampler")
+        frames_len = int(results["frames_len"])
+        if frames_len < 1:
+            raise DecodeError(results["filename"], f"frames_len is {frames_len}")
+        indices = self.sample_indices(frames_len)
+        reader = results.pop("reader")
+        results["imgs"] = read_frames(reader, indices, results["filename"])
+        results["frame_indices"] = indices
+        return results

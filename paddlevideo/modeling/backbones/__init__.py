@@ -1,0 +1,3 @@
+from .token_shift_vit import TokenShiftVisionTransformer
+
+__all__ = ["TokenShiftVisionTransformer"]

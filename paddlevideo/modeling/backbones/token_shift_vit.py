@@ -1,0 +1,163 @@
+"""Token Shift Transformer backbone (Zhang, Hao and Ngo, ACM MM 2021).
+
+Faithful to the official PyTorch code (github.com/VideoNetworks/TokShift-Transformer, ``VER: 3``):
+
+* a per-frame ViT: conv patch embedding, class token, learned position embedding, pre-LN blocks with
+  LayerNorm eps 1e-6, exact GELU, q/k/v biases and attention scale ``head_dim**-0.5``, final LayerNorm;
+* frames are processed as a batch of images ``[B*T, ...]`` with frame index ``b*T + t``;
+* every block shifts the class token along time twice, before attention and before the MLP, and the
+  shifted tensor is also the residual: ``x = shift(x); x = x + attn(norm1(x)); x = shift(x);
+  x = x + mlp(norm2(x))``;
+* ``shift_div: 0`` disables the shift, which is the "ViT (Video)" baseline of the model zoo.
+
+Parameter names match PaddleVideo's TokShift port and PaddleClas' ViT, so their checkpoints load unchanged.
+"""
+from typing import Optional
+
+import paddle
+import paddle.nn as nn
+
+from ...registry import BACKBONES
+from ..layers import Attention, DropPath, Mlp, PatchEmbed
+from ..layers.attention import ATTN_IMPLS
+from ..weight_init import init_vit_layer, trunc_normal_
+
+
+def token_shift(x: paddle.Tensor, num_seg: int, shift_div: int) -> paddle.Tensor:
+    """Shift the class token of each frame along time.
+
+    With ``fold = C // shift_div``, channels ``[0, fold)`` of frame ``t`` take the value of frame ``t+1``
+    (the last frame gets 0) and channels ``[fold, 2*fold)`` take frame ``t-1`` (the first frame gets 0).
+    Other channels and all patch tokens are unchanged. Built from slices and concatenation only, which
+    is several times cheaper than writing into a zeros buffer and differentiates cleanly.
+
+    Args:
+        x: tokens ``[B*T, N, C]``, frame-major within each clip (row ``b*T + t``).
+        num_seg: frames per clip ``T``.
+        shift_div: the fraction of channels shifted each way is ``1/shift_div``.
+
+    Returns:
+        tokens ``[B*T, N, C]``.
+    """
+    c = x.shape[2]
+    fold = c // shift_div
+    cls = x[:, :1, :].reshape([-1, num_seg, 1, c])  # [B, T, 1, C]
+    pad = paddle.zeros_like(cls[:, :1, :, :fold])  # [B, 1, 1, fold]
+    from_next = paddle.concat([cls[:, 1:, :, :fold], pad], axis=1)  # frame t <- t+1
+    from_prev = paddle.concat([pad, cls[:, :-1, :, fold:2 * fold]], axis=1)  # frame t <- t-1
+    cls = paddle.concat([from_next, from_prev, cls[:, :, :, 2 * fold:]], axis=3)  # [B, T, 1, C]
+    return paddle.concat([cls.reshape([-1, 1, c]), x[:, 1:, :]], axis=1)  # [B*T, N, C]
+
+
+class TokenShift(nn.Layer):
+    """Layer wrapper of :func:`token_shift`."""
+
+    def __init__(self, num_seg: int, shift_div: int):
+        super().__init__()
+        self.num_seg = num_seg
+        self.shift_div = shift_div
+
+    def forward(self, x: paddle.Tensor) -> paddle.Tensor:
+        return token_shift(x, self.num_seg, self.shift_div)
+
+    def extra_repr(self) -> str:
+        return f"num_seg={self.num_seg}, shift_div={self.shift_div}"
+
+
+class Block(nn.Layer):
+    """Pre-LN transformer block with a token shift before each residual branch."""
+
+    def __init__(self, dim: int, num_heads: int, mlp_ratio: float, qkv_bias: bool, drop: float,
+                 attn_drop: float, drop_path: float, epsilon: float, num_seg: int, shift_div: int,
+                 attn_impl: str):
+        super().__init__()
+        self.shift = TokenShift(num_seg, shift_div) if shift_div else nn.Identity()
+        self.norm1 = nn.LayerNorm(dim, epsilon=epsilon)
+        self.attn = Attention(dim, num_heads, qkv_bias, attn_drop, drop, attn_impl)
+        self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
+        self.norm2 = nn.LayerNorm(dim, epsilon=epsilon)
+        self.mlp = Mlp(dim, int(dim * mlp_ratio), drop)
+
+    def forward(self, x: paddle.Tensor) -> paddle.Tensor:
+        x = self.shift(x)
+        x = x + self.drop_path(self.attn(self.norm1(x)))
+        x = self.shift(x)
+        return x + self.drop_path(self.mlp(self.norm2(x)))
+
+
+@BACKBONES.register()
+class TokenShiftVisionTransformer(nn.Layer):
+    """Per-frame ViT with token shift; input ``[B, 3, T, H, W]``, output class tokens ``[B, T, D]``.
+
+    Args:
+        img_size: input height and width (square); must be a multiple of ``patch_size``.
+        num_seg: frames per clip ``T``; the head averages over them.
+        shift_div: ``embed_dim // shift_div`` channels shift each way; 0 disables the shift.
+        epsilon: LayerNorm epsilon (1e-6 in the official ViT).
+        attn_impl: ``auto`` (fused kernel for fp16/bf16, explicit otherwise), ``explicit`` or ``fused``.
+        pretrained: optional path to image-pretrained ViT weights used as initialisation.
+    """
+
+    def __init__(self, img_size: int = 224, patch_size: int = 16, in_channels: int = 3,
+                 embed_dim: int = 768, depth: int = 12, num_heads: int = 12, mlp_ratio: float = 4.0,
+                 qkv_bias: bool = True, drop_rate: float = 0.0, attn_drop_rate: float = 0.0,
+                 drop_path_rate: float = 0.0, epsilon: float = 1e-6, num_seg: int = 8,
+                 shift_div: int = 4, attn_impl: str = "auto", pretrained: Optional[str] = None):
+        super().__init__()
+        validate_shift(embed_dim, num_seg, shift_div)
+        self.num_seg = num_seg
+        self.embed_dim = embed_dim
+        self.img_size = img_size
+        self.pretrained = pretrained
+        self.patch_embed = PatchEmbed(img_size, patch_size, in_channels, embed_dim)
+        self.cls_token = self.create_parameter([1, 1, embed_dim])
+        self.pos_embed = self.create_parameter([1, self.patch_embed.num_patches + 1, embed_dim])
+        self.pos_drop = nn.Dropout(drop_rate)
+        rates = [drop_path_rate * i / max(depth - 1, 1) for i in range(depth)]
+        self.blocks = nn.LayerList([
+            Block(embed_dim, num_heads, mlp_ratio, qkv_bias, drop_rate, attn_drop_rate, rate, epsilon,
+                  num_seg, shift_div, attn_impl) for rate in rates])
+        self.norm = nn.LayerNorm(embed_dim, epsilon=epsilon)
+
+    def init_weights(self) -> None:
+        """Random init (std 0.02), then the image-pretrained weights if ``pretrained`` is set."""
+        trunc_normal_(self.pos_embed, std=0.02)
+        trunc_normal_(self.cls_token, std=0.02)
+        self.apply(init_vit_layer)
+        if self.pretrained:
+            from ..weights import load_pretrained_backbone
+            load_pretrained_backbone(self, self.pretrained)
+
+    def set_attn_impl(self, attn_impl: str) -> None:
+        """Switch every block's attention path (export always uses ``explicit``)."""
+        if attn_impl not in ATTN_IMPLS:
+            raise ValueError(f"attn_impl must be one of {ATTN_IMPLS}, got '{attn_impl}'")
+        for block in self.blocks:
+            block.attn.attn_impl = attn_impl
+
+    def forward_features(self, x: paddle.Tensor) -> paddle.Tensor:
+        """``[B, 3, T, H, W]`` -> final-normed class tokens ``[B*T, D]``."""
+        c, h, w = x.shape[1], x.shape[3], x.shape[4]
+        x = x.transpose([0, 2, 1, 3, 4]).reshape([-1, c, h, w])  # [B*T, 3, H, W]
+        x = self.patch_embed(x)  # [B*T, N, D]
+        cls = self.cls_token.expand([x.shape[0], -1, -1]).astype(x.dtype)  # [B*T, 1, D]
+        x = paddle.concat([cls, x], axis=1) + self.pos_embed.astype(x.dtype)  # [B*T, N+1, D]
+        x = self.pos_drop(x)
+        for block in self.blocks:
+            x = block(x)
+        return self.norm(x)[:, 0]  # [B*T, D]
+
+    def forward(self, x: paddle.Tensor) -> paddle.Tensor:
+        """``[B, 3, T, H, W]`` -> per-frame class tokens ``[B, T, D]``."""
+        if x.shape[2] != self.num_seg:
+            raise ValueError(f"expected {self.num_seg} frames (num_seg), got input shape {list(x.shape)}")
+        return self.forward_features(x).reshape([-1, self.num_seg, self.embed_dim])
+
+
+def validate_shift(embed_dim: int, num_seg: int, shift_div: int) -> None:
+    """Reject shift settings that would shift nothing or overlap the two shifted folds."""
+    if num_seg < 1:
+        raise ValueError(f"num_seg must be >= 1, got {num_seg}")
+    if shift_div < 0 or (shift_div and (embed_dim // shift_div == 0 or shift_div < 2)):
+        raise ValueError(
+            f"shift_div must be 0 (no shift) or in [2, embed_dim={embed_dim}], got {shift_div}")

@@ -1,0 +1,1 @@
+from . import recognizers  # noqa: F401  (registers the recognizers)

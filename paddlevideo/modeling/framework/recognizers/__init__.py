@@ -1,0 +1,3 @@
+from .recognizer_transformer import RecognizerTransformer
+
+__all__ = ["RecognizerTransformer"]

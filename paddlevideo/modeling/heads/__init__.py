@@ -1,0 +1,3 @@
+from .token_shift_head import TokenShiftHead
+
+__all__ = ["TokenShiftHead"]

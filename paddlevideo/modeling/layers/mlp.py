@@ -1,0 +1,17 @@
+"""Transformer feed-forward block."""
+import paddle
+import paddle.nn as nn
+
+
+class Mlp(nn.Layer):
+    """fc1 -> exact (erf) GELU -> dropout -> fc2 -> dropout, as in the official ViT."""
+
+    def __init__(self, in_features: int, hidden_features: int, drop: float = 0.0):
+        super().__init__()
+        self.fc1 = nn.Linear(in_features, hidden_features)
+        self.act = nn.GELU(approximate=False)
+        self.fc2 = nn.Linear(hidden_features, in_features)
+        self.drop = nn.Dropout(drop)
+
+    def forward(self, x: paddle.Tensor) -> paddle.Tensor:
+        return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))

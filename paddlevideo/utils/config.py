@@ -1,0 +1,116 @@
+"""YAML configs: safe loading, ``-o key=value`` overrides, and one ``check_config``.
+
+The layout is PaddleVideo's (sections MODEL, DATASET, PIPELINE, OPTIMIZER, METRIC, INFERENCE plus
+top-level run settings). Every key is checked against the constructor it is passed to, so a typo fails
+before any work starts, with the nearest valid names.
+"""
+import ast
+import difflib
+import os
+import re
+from typing import Any, Iterable, List, Optional
+
+import yaml
+
+from ..registry import ConfigError
+
+
+TOP_LEVEL = {"model_name": str, "epochs": int, "log_interval": int, "save_interval": int,
+             "val_interval": int, "output_dir": str, "log_level": str, "seed": int,
+             "GRADIENT_ACCUMULATION": dict}
+
+
+class AttrDict(dict):
+    """A dict whose keys can also be read as attributes (``cfg.MODEL.backbone``)."""
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        self[key] = value
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that also reads ``1e-6`` (no dot) as a float, as PaddleVideo configs write it."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"))
+
+
+def to_attrdict(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return AttrDict({k: to_attrdict(v) for k, v in obj.items()})
+    if isinstance(obj, list):
+        return [to_attrdict(v) for v in obj]
+    return obj
+
+
+def parse_value(text: str) -> Any:
+    """``-o`` values are Python literals (``8``, ``0.1``, ``[1, 2]``, ``None``); anything else is a string."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def _child(node: Any, key: str, path: str, top: bool = False) -> Any:
+    if isinstance(node, list):
+        if not key.isdigit() or int(key) >= len(node):
+            raise ConfigError(f"-o {path}: '{key}' is not an index of a list of {len(node)} items")
+        return int(key)
+    if not isinstance(node, dict):
+        raise ConfigError(f"-o {path}: cannot descend into '{key}' of a {type(node).__name__}")
+    if key not in node and not (top and key in TOP_LEVEL):
+        close = difflib.get_close_matches(key, [str(k) for k in node], n=3)
+        raise ConfigError(f"-o {path}: no key '{key}' here. Nearest existing keys: "
+                          f"{close or sorted(map(str, node))}")
+    return key
+
+
+def apply_override(cfg: dict, item: str) -> None:
+    """Apply one ``a.b.c=value`` override; the key path must exist (or be a known top-level setting)."""
+    if "=" not in item:
+        raise ConfigError(f"-o expects KEY=VALUE, got '{item}'")
+    path, text = item.split("=", 1)
+    keys = path.strip().split(".")
+    node = cfg
+    for key in keys[:-1]:
+        node = node[_child(node, key, path)]
+    node[_child(node, keys[-1], path, top=node is cfg)] = to_attrdict(parse_value(text.strip()))
+
+
+def get_config(path: str, overrides: Optional[Iterable[str]] = None, check: bool = True) -> AttrDict:
+    """Load a YAML config, apply ``-o`` overrides and (by default) validate it.
+
+    Args:
+        path: YAML file.
+        overrides: ``["MODEL.backbone.depth=2", ...]``.
+        check: run :func:`check_config`.
+    """
+    if not os.path.isfile(path):
+        raise ConfigError(f"config file not found: {path}")
+    with open(path, encoding="utf-8") as f:
+        try:
+            raw = yaml.load(f, Loader=_Loader)
+        except yaml.YAMLError as err:
+            raise ConfigError(f"config {path} is not valid YAML: {err}") from err
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config {path} must be a mapping of sections, got {type(raw).__name__}")
+    cfg = to_attrdict(raw)
+    for item in overrides or []:
+        apply_override(cfg, item)
+    cfg.setdefault("output_dir", os.path.join("output", str(cfg.get("model_name", "model"))))
+    if check:
+        from .config_check import check_config
+        check_config(cfg, source=path)
+    return cfg
+
+
+def as_list(value: Any) -> List:
+    return list(value) if isinstance(value, (list, tuple)) else [value]

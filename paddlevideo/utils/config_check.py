@@ -1,0 +1,127 @@
+"""One place that validates a whole config before anything is built.
+
+Keys are checked against the constructors they feed (the constructors are the schema); cross-field
+rules catch what no single constructor can see: ``num_seg`` must agree across backbone, samplers and
+INFERENCE; crops must equal ``img_size``; the head must read the backbone's width.
+"""
+import inspect
+from typing import Any, Dict, Iterator, Tuple
+
+from ..registry import (BACKBONES, DATASETS, HEADS, LRSCHEDULERS, METRICS, OPTIMIZERS, PIPELINES,
+                        RECOGNIZERS, ConfigError, check_kwargs)
+from .config import TOP_LEVEL
+
+SECTIONS = ("MODEL", "DATASET", "PIPELINE", "OPTIMIZER", "METRIC", "INFERENCE")
+DATASET_KEYS = {"batch_size", "num_workers", "valid_batch_size", "valid_num_workers", "test_batch_size",
+                "test_num_workers", "train", "valid", "test"}
+INFERENCE_KEYS = {"num_seg", "target_size", "views"}
+CROP_OPS = ("RandomCrop", "CenterCrop", "ThreeCrop")
+
+
+def _register_all() -> None:
+    from .. import loader, metrics, modeling, solver  # noqa: F401  (fill the registries)
+
+
+def _check_named(cfg: Any, registry, where: str, key: str = "name", injected=()) -> None:
+    if not isinstance(cfg, dict) or key not in cfg:
+        raise ConfigError(f"{where}: expected a mapping with '{key}', got {cfg!r}")
+    target = registry.get(cfg[key])
+    kwargs = {k: v for k, v in cfg.items() if k != key}
+    check_kwargs(target, kwargs, f"{where} ({cfg[key]})", injected=injected)
+
+
+def pipeline_ops(pipeline: Dict) -> Iterator[Tuple[str, str, Dict]]:
+    """Yield ``(where, op_name, kwargs)`` for decode, sample and every transform of one mode."""
+    for stage in ("decode", "sample"):
+        if stage in pipeline:
+            op = dict(pipeline[stage])
+            yield stage, op.pop("name", None), op
+    for i, item in enumerate(pipeline.get("transform") or []):
+        if not isinstance(item, dict) or len(item) != 1:
+            raise ConfigError(f"transform item {i} must be a one-key mapping {{OpName: {{...}}}}, got {item!r}")
+        (name, kwargs), = item.items()
+        yield f"transform[{i}]", name, dict(kwargs or {})
+
+
+def check_sections(cfg: Dict, source: str) -> None:
+    for key, value in cfg.items():
+        if key in SECTIONS:
+            if not isinstance(value, dict):
+                raise ConfigError(f"{source}: section {key} must be a mapping")
+        elif key in TOP_LEVEL:
+            if not isinstance(value, TOP_LEVEL[key]) or isinstance(value, bool):
+                raise ConfigError(f"{source}: '{key}' expects {TOP_LEVEL[key].__name__}, got {value!r}")
+        else:
+            raise ConfigError(f"{source}: unknown section or key '{key}'. "
+                              f"Sections: {list(SECTIONS)}; settings: {sorted(TOP_LEVEL)}")
+    for key in ("MODEL", "DATASET", "PIPELINE", "OPTIMIZER", "METRIC", "model_name"):
+        if key not in cfg:
+            raise ConfigError(f"{source}: missing required section or key '{key}'")
+
+
+def check_components(cfg: Dict) -> None:
+    model = cfg["MODEL"]
+    for key in ("framework", "backbone", "head"):
+        if key not in model:
+            raise ConfigError(f"MODEL: missing required key '{key}'")
+    if set(model) - {"framework", "backbone", "head"}:
+        raise ConfigError(f"MODEL: unknown key(s) {sorted(set(model) - {'framework', 'backbone', 'head'})}")
+    RECOGNIZERS.get(model["framework"])
+    _check_named(model["backbone"], BACKBONES, "MODEL.backbone")
+    _check_named(model["head"], HEADS, "MODEL.head")
+    unknown = set(cfg["DATASET"]) - DATASET_KEYS
+    if unknown:
+        raise ConfigError(f"DATASET: unknown key(s) {sorted(unknown)}; accepted: {sorted(DATASET_KEYS)}")
+    for mode in ("train", "valid", "test"):
+        if mode in cfg["DATASET"]:
+            _check_named(cfg["DATASET"][mode], DATASETS, f"DATASET.{mode}", key="format",
+                         injected=("pipeline", "num_classes", "test_mode"))
+    for mode, pipeline in cfg["PIPELINE"].items():
+        for where, name, kwargs in pipeline_ops(pipeline):
+            check_kwargs(PIPELINES.get(name), kwargs, f"PIPELINE.{mode}.{where} ({name})")
+    opt = dict(cfg["OPTIMIZER"])
+    lr = opt.pop("learning_rate", None)
+    if lr is None:
+        raise ConfigError("OPTIMIZER: missing required key 'learning_rate'")
+    if isinstance(lr, dict):
+        _check_named(lr, LRSCHEDULERS, "OPTIMIZER.learning_rate", injected=("iters_per_epoch", "epochs"))
+    _check_named(opt, OPTIMIZERS, "OPTIMIZER", injected=("learning_rate", "model"))
+    _check_named(cfg["METRIC"], METRICS, "METRIC")
+    if set(cfg.get("INFERENCE", {})) - INFERENCE_KEYS:
+        raise ConfigError(f"INFERENCE: unknown key(s) {sorted(set(cfg['INFERENCE']) - INFERENCE_KEYS)}")
+
+
+def _default(cls, key: str) -> Any:
+    return inspect.signature(cls).parameters[key].default
+
+
+def check_agreement(cfg: Dict) -> None:
+    """Cross-field rules between backbone, head, pipelines and INFERENCE."""
+    backbone, head = cfg["MODEL"]["backbone"], cfg["MODEL"]["head"]
+    bb_cls = BACKBONES.get(backbone["name"])
+    num_seg = backbone.get("num_seg", _default(bb_cls, "num_seg"))
+    img_size = backbone.get("img_size", _default(bb_cls, "img_size"))
+    embed_dim = backbone.get("embed_dim", _default(bb_cls, "embed_dim"))
+    if head.get("in_channels") != embed_dim:
+        raise ConfigError(f"MODEL.head.in_channels ({head.get('in_channels')}) must equal "
+                          f"MODEL.backbone.embed_dim ({embed_dim})")
+    for mode, pipeline in cfg["PIPELINE"].items():
+        for where, name, kwargs in pipeline_ops(pipeline):
+            if name == "Sampler" and kwargs.get("num_seg") != num_seg:
+                raise ConfigError(f"PIPELINE.{mode}.{where}.num_seg ({kwargs.get('num_seg')}) must equal "
+                                  f"MODEL.backbone.num_seg ({num_seg})")
+            if name in CROP_OPS and kwargs.get("target_size") != img_size:
+                raise ConfigError(f"PIPELINE.{mode}.{where} ({name}).target_size ({kwargs.get('target_size')})"
+                                  f" must equal MODEL.backbone.img_size ({img_size})")
+    inference = cfg.get("INFERENCE", {})
+    for key, expected in (("num_seg", num_seg), ("target_size", img_size)):
+        if key in inference and inference[key] != expected:
+            raise ConfigError(f"INFERENCE.{key} ({inference[key]}) must equal the model's ({expected})")
+
+
+def check_config(cfg: Dict, source: str = "config") -> None:
+    """Validate ``cfg``; raise a ConfigError saying which key is wrong and what was expected."""
+    _register_all()
+    check_sections(cfg, source)
+    check_components(cfg)
+    check_agreement(cfg)

@@ -1,0 +1,71 @@
+"""Device selection, distributed context, seeding and mixed precision."""
+import random
+from contextlib import nullcontext
+from typing import Optional
+
+import numpy as np
+import paddle
+import paddle.distributed as dist
+
+from .logger import get_logger
+
+
+def select_device() -> str:
+    """GPU when Paddle is built with CUDA and sees one, else CPU (never hard-code 'gpu')."""
+    if paddle.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0:
+        return paddle.set_device(f"gpu:{dist.ParallelEnv().dev_id}")
+    return paddle.set_device("cpu")
+
+
+def world_size() -> int:
+    return dist.get_world_size()
+
+
+def rank() -> int:
+    return dist.get_rank()
+
+
+def init_distributed() -> bool:
+    """Start the process group when launched with ``paddle.distributed.launch``; True if parallel."""
+    if world_size() > 1:
+        dist.init_parallel_env()
+        return True
+    return False
+
+
+def set_seed(seed: Optional[int]) -> None:
+    """Seed Python, numpy and Paddle (offset by rank so workers of different ranks differ)."""
+    if seed is None:
+        return
+    seed = int(seed) + rank()
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    paddle.seed(seed)
+
+
+class Precision:
+    """What ``--amp`` means on this device: fp32 with one warning on CPU, auto_cast + GradScaler on GPU."""
+
+    def __init__(self, amp: bool, level: str = "O1"):
+        if level not in ("O1", "O2"):
+            raise ValueError(f"--amp_level must be O1 or O2, got {level}")
+        self.level = level
+        self.enabled = bool(amp) and paddle.is_compiled_with_cuda() and "gpu" in paddle.get_device()
+        if amp and not self.enabled:
+            get_logger().warning("--amp requested but no GPU is in use (%s): Paddle AMP only acts on "
+                                 "GPU/XPU, so this run uses float32", paddle.get_device())
+        elif self.enabled:
+            get_logger().info("Training with AMP level %s (float16, dynamic loss scaling)", level)
+
+    def decorate(self, model, optimizer=None):
+        """O2 casts the model to fp16 with fp32 master weights; O1 leaves parameters alone."""
+        if self.enabled and self.level == "O2":
+            return paddle.amp.decorate(models=model, optimizers=optimizer, level="O2",
+                                       master_weight=True, save_dtype="float32")
+        return (model, optimizer) if optimizer is not None else model
+
+    def autocast(self):
+        return paddle.amp.auto_cast(level=self.level) if self.enabled else nullcontext()
+
+    def scaler(self):
+        return paddle.amp.GradScaler(init_loss_scaling=2.0**16) if self.enabled else None
