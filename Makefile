@@ -1,0 +1,24 @@
+# The two commands a newcomer runs: `make demo` and `make test`. Each installs what it needs first.
+PYTHON ?= python3
+DEMO_CFG := configs/recognition/tokshift/demo_tokshift_tiny.yaml
+DEMO_OUT := output/demo_tokshift_tiny
+
+.PHONY: install install-test demo test benchmark-demo
+
+install:
+	$(PYTHON) -c "import paddle" 2>/dev/null || $(PYTHON) -m pip install "paddlepaddle>=3.0"
+	$(PYTHON) -m pip install -r requirements.txt
+
+install-test: install
+	$(PYTHON) -m pip install "pytest>=7"
+
+demo: install
+	$(PYTHON) data/generate_demo_data.py --out data/demo
+	$(PYTHON) main.py --amp -c $(DEMO_CFG) --validate --seed 0
+	$(PYTHON) main.py -c $(DEMO_CFG) --test -w $(DEMO_OUT)/demo_tokshift_tiny_best.pdparams
+
+test: install-test
+	$(PYTHON) -m pytest tests -q
+
+benchmark-demo: install
+	$(PYTHON) tools/benchmark_demo.py

@@ -1,0 +1,160 @@
+"""Video in, top-k classes out: the config's test pipeline, a :class:`Predictor`, softmax.
+
+Preprocessing is ``Compose(cfg.PIPELINE.test)`` -- the very code ``main.py --test`` runs through
+``VideoDataset`` -- so an exported model scores a video exactly as testing does. Videos that cannot
+be decoded become :class:`Failure` entries and the rest of the batch goes on.
+"""
+import logging
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, Iterator, List, Optional, Union
+
+import numpy as np
+
+from ..loader.errors import DecodeError
+from ..loader.pipelines import Compose
+from ..registry import ConfigError
+from .export import inference_input_shape
+from .labels import LabelMap
+from .predictor import Predictor
+from .timing import StageTimer
+
+logger = logging.getLogger("paddlevideo")
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of ``[B, K]`` logits (computed in float64, returned as float32)."""
+    shifted = logits.astype(np.float64) - logits.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    return (exp / exp.sum(axis=-1, keepdims=True)).astype(np.float32)
+
+
+def top_k(probs: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` largest entries of a ``[K]`` vector, best first (ties: lower index first)."""
+    k = min(k, probs.shape[-1])
+    return np.argsort(-probs, kind="stable")[:k]
+
+
+@dataclass
+class Prediction:
+    """Scores of one video: ``probs`` is the softmax over all classes, ``classes`` the top-k ids."""
+
+    file: str
+    classes: List[int]
+    scores: List[float]
+    names: List[Optional[str]]
+    probs: np.ndarray = field(repr=False)
+
+    def to_dict(self) -> Dict:
+        return {"file": self.file,
+                "top_k": [{"class": c, "score": s, "label": n}
+                          for c, s, n in zip(self.classes, self.scores, self.names)],
+                "scores": [float(p) for p in self.probs]}
+
+    def lines(self) -> List[str]:
+        """PaddleVideo's console format, plus the class name when a label file was given."""
+        out = [f"Current video file: {self.file}"]
+        for rank, (cls, score, name) in enumerate(zip(self.classes, self.scores, self.names), 1):
+            out.append(f"\ttop-{rank} class: {cls}")
+            out.append(f"\ttop-{rank} score: {score:.6f}")
+            if name is not None:
+                out.append(f"\ttop-{rank} label: {name}")
+        return out
+
+
+@dataclass
+class Failure:
+    """A video that could not be decoded, and why."""
+
+    file: str
+    error: str
+
+    def to_dict(self) -> Dict:
+        return {"file": self.file, "error": self.error}
+
+    def lines(self) -> List[str]:
+        return [f"Current video file: {self.file}", f"\terror: {self.error}"]
+
+
+class VideoClassifier:
+    """Test pipeline + predictor + softmax/top-k.
+
+    Args:
+        cfg: the whole config (``PIPELINE.test`` and ``INFERENCE`` are used).
+        predictor: an exported model behind :class:`Predictor`.
+        labels: class names (optional).
+        top_k: how many classes to report per video.
+    """
+
+    def __init__(self, cfg: Dict, predictor: Predictor, labels: Optional[LabelMap] = None,
+                 top_k: int = 1):
+        if "test" not in cfg.get("PIPELINE", {}):
+            raise ConfigError("PIPELINE: no 'test' entry; predict.py preprocesses with the test pipeline")
+        if top_k < 1:
+            raise ConfigError(f"--top_k must be >= 1, got {top_k}")
+        self.pipeline = Compose(cfg["PIPELINE"]["test"])
+        self.predictor = predictor
+        self.labels = labels
+        self.top_k = top_k
+        self.clip_shape = inference_input_shape(cfg)[1:]
+        num_classes = cfg["MODEL"]["head"].get("num_classes")
+        if labels is not None and num_classes is not None and len(labels) != num_classes:
+            logger.warning("label file %s has %d classes but the model has %d", labels.path,
+                           len(labels), num_classes)
+
+    def preprocess(self, path: str) -> np.ndarray:
+        """One video -> float32 ``[C, V*T, H, W]`` through the test pipeline.
+
+        Raises:
+            DecodeError: the video cannot be decoded.
+            ConfigError: the pipeline output does not match the exported input (INFERENCE section).
+        """
+        imgs = np.asarray(self.pipeline({"filename": path, "label": 0})["imgs"], dtype=np.float32)
+        if list(imgs.shape) != self.clip_shape:
+            raise ConfigError(f"PIPELINE.test gives clips of shape {list(imgs.shape)} but the model input "
+                              f"is [B, {', '.join(map(str, self.clip_shape))}] (INFERENCE num_seg x "
+                              f"views, target_size); make them agree")
+        return imgs
+
+    def postprocess(self, files: List[str], logits: np.ndarray) -> List[Prediction]:
+        probs = softmax(logits)
+        predictions = []
+        for path, row in zip(files, probs):
+            classes = [int(c) for c in top_k(row, self.top_k)]
+            names = [self.labels.name(c) if self.labels is not None else None for c in classes]
+            predictions.append(Prediction(path, classes, [float(row[c]) for c in classes], names, row))
+        return predictions
+
+    def predict(self, files: Iterable[str], batch_size: int = 1,
+                timer: Optional[StageTimer] = None) -> Iterator[Union[Prediction, Failure]]:
+        """Results for ``files`` in input order; batches of ``batch_size`` decodable videos.
+
+        ``timer`` (optional) records ``preprocess`` per video and ``inference``/``postprocess``
+        per batch.
+        """
+        timer = timer or StageTimer()
+        pending: List[Union[Failure, str]] = []  # input order; str = waiting in the batch
+        clips: List[np.ndarray] = []
+        for path in files:
+            try:
+                with timer("preprocess"):
+                    clips.append(self.preprocess(path))
+                pending.append(path)
+            except DecodeError as err:
+                logger.debug("skipping %s: %s", path, err.reason)
+                pending.append(Failure(path, str(err)))
+            if len(clips) == batch_size:
+                yield from self._flush(pending, clips, timer)
+                pending, clips = [], []
+        yield from self._flush(pending, clips, timer)
+
+    def _flush(self, pending: List[Union[Failure, str]], clips: List[np.ndarray],
+               timer: StageTimer) -> Iterator[Union[Prediction, Failure]]:
+        predictions: List[Prediction] = []
+        if clips:
+            with timer("inference"):
+                logits = self.predictor.run(np.stack(clips))
+            with timer("postprocess"):
+                predictions = self.postprocess([p for p in pending if isinstance(p, str)], logits)
+        queue = iter(predictions)
+        for item in pending:
+            yield item if isinstance(item, Failure) else next(queue)

@@ -1,0 +1,257 @@
+"""Export a recognizer for deployment and prove the exported files compute what the model computes.
+
+``paddle.jit.to_static`` + ``paddle.jit.save`` write ``inference.json`` + ``inference.pdiparams`` (PIR,
+Paddle >= 3); paddle2onnx turns those into ``model.onnx``. The input is ``[B, C, V*T, H, W]`` with a
+dynamic batch ``B``: ``V`` views of ``T = num_seg`` frames stacked on the frame axis, averaged inside
+the graph in one batched pass (the recognizer's ``infer`` mode). Export always uses the explicit
+attention path: fused attention kernels have no ONNX mapping and are no faster on CPU.
+
+Every export is checked by running the saved model on random input and comparing with the dygraph
+model; :class:`ParityResult` holds the outcome.
+"""
+import logging
+import os
+import warnings
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import paddle
+import paddle.nn as nn
+
+from ..modeling.builder import build_model
+from ..registry import ConfigError
+from ..utils.checkpoint import load_file, load_weights
+
+logger = logging.getLogger("paddlevideo")
+
+INPUT_NAME = "imgs"
+ONNX_OPSET = 17  # first opset with LayerNormalization
+
+
+class InferenceModel(nn.Layer):
+    """Export wrapper with the signature ``jit.save`` needs: ``forward(self, imgs) -> logits``.
+
+    The recognizer's own ``forward(data_batch, mode)`` takes a list and a mode string; this calls its
+    ``infer`` path so the traced graph has one tensor input and one output.
+    """
+
+    def __init__(self, recognizer: nn.Layer):
+        super().__init__()
+        self.recognizer = recognizer
+
+    def forward(self, imgs: paddle.Tensor) -> paddle.Tensor:
+        """``[B, C, V*T, H, W]`` -> logits ``[B, K]`` averaged over the V views."""
+        return self.recognizer([imgs], mode="infer")
+
+
+def inference_input_shape(cfg: Dict, views: Optional[int] = None) -> List[Optional[int]]:
+    """``[None, C, num_seg * views, H, W]`` from ``INFERENCE`` (falling back to the backbone).
+
+    Args:
+        cfg: the whole config.
+        views: override ``INFERENCE.views`` (e.g. 1 for single-clip benchmarks).
+    """
+    backbone = cfg["MODEL"]["backbone"]
+    inference = cfg.get("INFERENCE") or {}
+    num_seg = int(inference.get("num_seg", backbone.get("num_seg", 8)))
+    size = int(inference.get("target_size", backbone.get("img_size", 224)))
+    views = int(views if views is not None else inference.get("views", 1))
+    if views < 1:
+        raise ConfigError(f"INFERENCE.views must be >= 1, got {views}")
+    return [None, int(backbone.get("in_channels", 3)), num_seg * views, size, size]
+
+
+def load_recognizer(cfg: Dict, weights: Optional[str] = None) -> nn.Layer:
+    """The recognizer in eval mode on the explicit attention path, with ``weights`` loaded strictly.
+
+    Without ``weights`` the model keeps its random initialisation (benchmarks, tests).
+    """
+    model = build_model(cfg["MODEL"], init=weights is None)
+    if weights is not None:
+        load_weights(model, load_file(weights, "-p weights"), source=weights, strict=True)
+    model.backbone.set_attn_impl("explicit")
+    model.eval()
+    return model
+
+
+def dygraph_runner(recognizer: nn.Layer) -> Callable[[np.ndarray], np.ndarray]:
+    """``imgs -> logits`` through the eager model (the reference for every parity check)."""
+
+    def run(imgs: np.ndarray) -> np.ndarray:
+        with paddle.no_grad():
+            return recognizer([paddle.to_tensor(imgs)], mode="infer").numpy()
+
+    return run
+
+
+def save_inference_model(recognizer: nn.Layer, input_shape: Sequence[Optional[int]], out_dir: str,
+                         name: str = "inference") -> Tuple[str, str]:
+    """``to_static`` + ``jit.save``; returns (program file, params file).
+
+    The program is ``<name>.json`` under PIR (Paddle 3 default) or ``<name>.pdmodel`` otherwise.
+    """
+    os.makedirs(out_dir, exist_ok=True)
+    spec = paddle.static.InputSpec(list(input_shape), "float32", INPUT_NAME)
+    static = paddle.jit.to_static(InferenceModel(recognizer), input_spec=[spec], full_graph=True)
+    prefix = os.path.join(out_dir, name)
+    with warnings.catch_warnings():
+        # paddle.zeros_like (token shift padding) reads ``.place``, which PIR tensors lack; harmless
+        warnings.filterwarnings("ignore", message="Tensor do not have 'place' interface")
+        paddle.jit.save(static, prefix)
+    for ext in (".json", ".pdmodel"):
+        if os.path.isfile(prefix + ext):
+            return prefix + ext, prefix + ".pdiparams"
+    raise RuntimeError(f"paddle.jit.save wrote neither {prefix}.json nor {prefix}.pdmodel")
+
+
+def export_onnx(model_file: str, params_file: str, onnx_file: str, opset: int = ONNX_OPSET) -> str:
+    """Convert the saved Paddle model with paddle2onnx; the batch axis stays dynamic (``batch``).
+
+    paddle2onnx's optimiser step would pip-install polygraphy/onnxoptimizer, so it is disabled
+    (``optimize_tool='None'``); ONNX Runtime folds constants itself. Unused initializers that
+    paddle2onnx leaves behind are dropped.
+
+    Raises:
+        RuntimeError: the conversion failed (paddle2onnx logs the reason and returns nothing).
+    """
+    import onnx
+    import paddle2onnx
+
+    try:
+        data = paddle2onnx.export(model_file, params_file, save_file=None, opset_version=opset,
+                                  auto_upgrade_opset=True, enable_onnx_checker=True,
+                                  optimize_tool="None")
+    except Exception as err:  # on failure paddle2onnx logs, then hits an unbound local
+        raise RuntimeError(f"paddle2onnx could not convert {model_file} (see its log above): "
+                           f"{type(err).__name__}: {err}") from err
+    model = onnx.load_from_string(data)
+    tidy_onnx(model)
+    onnx.checker.check_model(model)
+    tmp = f"{onnx_file}.tmp{os.getpid()}"
+    onnx.save(model, tmp)
+    os.replace(tmp, onnx_file)
+    return onnx_file
+
+
+def tidy_onnx(model) -> None:
+    """Name the dynamic batch axis ``batch`` and remove initializers no node reads (in place)."""
+    for value in list(model.graph.input) + list(model.graph.output):
+        dim = value.type.tensor_type.shape.dim
+        if dim and not dim[0].HasField("dim_value"):
+            dim[0].dim_param = "batch"
+    used = {name for node in model.graph.node for name in node.input}
+    used |= {value.name for value in model.graph.output}
+    unused = [init for init in model.graph.initializer if init.name not in used]
+    for init in unused:
+        model.graph.initializer.remove(init)
+
+
+@dataclass
+class ParityResult:
+    """Largest absolute logit difference between a candidate and the reference.
+
+    Attributes:
+        name: what was compared (``"Paddle Inference vs dygraph"``).
+        batch_sizes: batch sizes of the random inputs.
+        max_abs_diff: over all batches and logits.
+        atol: the tolerance.
+    """
+
+    name: str
+    batch_sizes: List[int]
+    max_abs_diff: float
+    atol: float
+    shapes: List[Tuple[int, ...]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(np.isfinite(self.max_abs_diff)) and self.max_abs_diff <= self.atol
+
+    def message(self) -> str:
+        verdict = "OK" if self.ok else f"FAILED: above the tolerance {self.atol:g}"
+        return (f"{self.name}: max abs diff {self.max_abs_diff:.3e} on random input, batch sizes "
+                f"{self.batch_sizes} -> {verdict}")
+
+
+def random_input(input_shape: Sequence[Optional[int]], batch_size: int, seed: int = 0) -> np.ndarray:
+    """Uniform [-1, 1) float32 of ``input_shape`` with its batch axis set to ``batch_size``
+    (the range of clips normalised with mean 0.5, std 0.5)."""
+    shape = [batch_size] + [int(d) for d in input_shape[1:]]
+    return np.random.RandomState(seed).uniform(-1, 1, size=shape).astype(np.float32)
+
+
+def parity_cases(reference: Callable[[np.ndarray], np.ndarray], input_shape: Sequence[Optional[int]],
+                 batch_sizes: Sequence[int] = (1, 2), seed: int = 0) -> List[Tuple[np.ndarray, np.ndarray]]:
+    """(random input, reference logits) per batch size, computed once and shared by every check."""
+    cases = []
+    for i, batch in enumerate(batch_sizes):
+        imgs = random_input(input_shape, batch, seed + i)
+        cases.append((imgs, reference(imgs)))
+    return cases
+
+
+def check_parity(name: str, candidate: Callable[[np.ndarray], np.ndarray],
+                 cases: Sequence[Tuple[np.ndarray, np.ndarray]], atol: float = 1e-4) -> ParityResult:
+    """Largest absolute difference between ``candidate(imgs)`` and the reference logits of ``cases``.
+
+    A wrong output shape counts as an infinite difference.
+    """
+    worst, shapes = 0.0, []
+    for imgs, ref in cases:
+        out = candidate(imgs)
+        shapes.append(tuple(out.shape))
+        if out.shape != ref.shape:
+            logger.error("%s: output shape %s for input %s, expected %s", name, out.shape, imgs.shape,
+                         ref.shape)
+            worst = float("inf")
+            continue
+        worst = max(worst, float(np.max(np.abs(out.astype(np.float64) - ref))))
+    return ParityResult(name, [imgs.shape[0] for imgs, _ in cases], worst, atol, shapes)
+
+
+@dataclass
+class ExportReport:
+    """Files written by :func:`export_and_check` and the parity of each exported format."""
+
+    model_file: str
+    params_file: str
+    input_shape: List[Optional[int]]
+    onnx_file: Optional[str] = None
+    checks: List[ParityResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(check.ok for check in self.checks)
+
+
+def export_and_check(cfg: Dict, weights: Optional[str], out_dir: str, onnx: bool = False,
+                     batch_sizes: Sequence[int] = (1, 2), atol: float = 1e-4,
+                     cpu_threads: Optional[int] = None) -> ExportReport:
+    """Export ``inference.json``/``.pdiparams`` (and ``model.onnx``) to ``out_dir``, then compare the
+    exported model(s) with the dygraph model on random input.
+
+    Args:
+        cfg: the whole config (MODEL and INFERENCE are used).
+        weights: ``.pdparams`` to load strictly; None keeps the random initialisation.
+        out_dir: output directory (created).
+        onnx: also write ``model.onnx`` and check it with ONNX Runtime.
+        batch_sizes: batch sizes of the random inputs (more than one exercises the dynamic batch).
+        atol: largest accepted absolute logit difference.
+        cpu_threads: threads of the checking predictors.
+    """
+    from .predictor import OnnxPredictor, PaddlePredictor, PredictorOptions
+
+    recognizer = load_recognizer(cfg, weights)
+    input_shape = inference_input_shape(cfg)
+    model_file, params_file = save_inference_model(recognizer, input_shape, out_dir)
+    report = ExportReport(model_file, params_file, input_shape)
+    cases = parity_cases(dygraph_runner(recognizer), input_shape, batch_sizes)
+    options = PredictorOptions(cpu_threads=cpu_threads)
+    paddle_predictor = PaddlePredictor(model_file, params_file, options)
+    report.checks.append(check_parity("Paddle Inference vs dygraph", paddle_predictor.run, cases, atol))
+    if onnx:
+        report.onnx_file = export_onnx(model_file, params_file, os.path.join(out_dir, "model.onnx"))
+        onnx_predictor = OnnxPredictor(report.onnx_file, options)
+        report.checks.append(check_parity("ONNX Runtime vs dygraph", onnx_predictor.run, cases, atol))
+    return report

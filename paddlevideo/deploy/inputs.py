@@ -1,0 +1,63 @@
+"""Which videos ``predict.py -i INPUT`` means: one file, every video under a directory, or a list file."""
+import os
+from typing import List, Optional
+
+from ..registry import ConfigError
+
+VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".webm", ".mov", ".flv", ".mpg", ".mpeg", ".m4v", ".wmv",
+                    ".3gp", ".ts")
+LIST_EXTENSIONS = (".txt", ".list", ".lst")
+
+
+def is_video(path: str) -> bool:
+    return path.lower().endswith(VIDEO_EXTENSIONS)
+
+
+def videos_in_directory(directory: str) -> List[str]:
+    """Every file with a video extension under ``directory`` (recursively), sorted by path."""
+    found = []
+    for root, dirs, files in os.walk(directory):
+        dirs.sort()
+        found.extend(os.path.join(root, name) for name in sorted(files) if is_video(name))
+    return found
+
+
+def videos_in_list(list_file: str, data_prefix: Optional[str] = None) -> List[str]:
+    """Paths of a list file: one video per line, optionally followed by an integer label (ignored).
+
+    Lines are PaddleVideo/UCF101 style (``ApplyEyeMakeup/v_x.avi`` or ``path 12``); relative paths are
+    joined to ``data_prefix`` (default: the list file's directory). Blank lines and ``#`` comments are
+    skipped.
+    """
+    prefix = os.path.dirname(os.path.abspath(list_file)) if data_prefix is None else data_prefix
+    paths = []
+    with open(list_file, encoding="utf-8") as handle:
+        for raw in handle:
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            parts = line.rsplit(None, 1)
+            path = parts[0] if len(parts) == 2 and parts[1].lstrip("-").isdigit() else line
+            paths.append(path if os.path.isabs(path) else os.path.join(prefix, path))
+    return paths
+
+
+def collect_videos(input_path: str, data_prefix: Optional[str] = None) -> List[str]:
+    """Resolve ``-i``: a video file, a directory of videos, or a list file (``.txt``/``.list``/``.lst``).
+
+    Missing or unreadable videos listed in a list file are not checked here; they are reported per file
+    when decoding fails.
+
+    Raises:
+        ConfigError: ``input_path`` does not exist, or yields no videos.
+    """
+    if os.path.isdir(input_path):
+        videos = videos_in_directory(input_path)
+    elif os.path.isfile(input_path):
+        is_list = input_path.lower().endswith(LIST_EXTENSIONS)
+        videos = videos_in_list(input_path, data_prefix) if is_list else [input_path]
+    else:
+        raise ConfigError(f"-i: no such file or directory: {input_path}")
+    if not videos:
+        raise ConfigError(f"-i {input_path}: no videos found (extensions: {', '.join(VIDEO_EXTENSIONS)})")
+    return videos
