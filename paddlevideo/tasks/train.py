@@ -11,7 +11,8 @@ from ..metrics import build_metric
 from ..modeling.builder import build_model
 from ..registry import ConfigError
 from ..solver import build_optimizer
-from ..utils.checkpoint import load_file, load_weights, save_atomic
+from ..utils.checkpoint import (load_file, load_weights, optimizer_state_for_loading,
+                                optimizer_state_for_saving, save_atomic)
 from ..utils.logger import get_logger
 from ..utils.meters import ProgressMeter
 from ..utils.runtime import Precision, init_distributed, rank, world_size
@@ -113,7 +114,8 @@ class Trainer:
         if rank() != 0:
             return
         tag = f"epoch_{epoch + 1:05d}"
-        state = {"epoch": epoch + 1, "best_top1": self.best_top1, "optimizer": self.optimizer.state_dict()}
+        state = {"epoch": epoch + 1, "best_top1": self.best_top1,
+                 "optimizer": optimizer_state_for_saving(self.optimizer, unwrap(self.model))}
         if self.scaler:
             state["scaler"] = self.scaler.state_dict()
         save_atomic(state, self.checkpoint_path(tag, ".pdopt"))
@@ -124,7 +126,7 @@ class Trainer:
         """Continue from ``<name>_epoch_N.pdparams`` and its ``.pdopt`` (optimizer, LR, epoch, best)."""
         load_weights(unwrap(self.model), load_file(path, "--resume checkpoint"), source=path)
         state = load_file(os.path.splitext(path)[0] + ".pdopt", "--resume optimizer state")
-        self.optimizer.set_state_dict(state["optimizer"])
+        self.optimizer.set_state_dict(optimizer_state_for_loading(state["optimizer"], unwrap(self.model)))
         if self.scaler and "scaler" in state:
             self.scaler.load_state_dict(state["scaler"])
         self.start_epoch, self.best_top1 = int(state["epoch"]), float(state["best_top1"])

@@ -83,3 +83,31 @@ def load_weights(layer: nn.Layer, state: Dict, source: str, strict: bool = True)
         logger.warning("weights in %s partly loaded: %s", source, report)
     bad = set(unexpected) | {m.split(":")[0] for m in mismatched}
     layer.set_state_dict({k: v for k, v in state.items() if k not in bad})
+
+
+def rename_optimizer_state(state: Dict, mapping: Dict[str, str]) -> Dict:
+    """Rename per-parameter optimizer entries (``<param>_moment1_0`` ...) with ``mapping``.
+
+    Paddle keys optimizer state by auto-generated parameter names (``linear_3.w_0``) that depend on
+    how many layers a process built before; saving under structured names (``backbone.blocks.0...``)
+    makes ``--resume`` independent of that.
+    """
+    out = {}
+    for key, value in state.items():
+        if key == "master_weights" and isinstance(value, dict):
+            out[key] = {mapping.get(name, name): w for name, w in value.items()}
+            continue
+        for old, new in mapping.items():
+            if key.startswith(old + "_"):
+                key = new + key[len(old):]
+                break
+        out[key] = value
+    return out
+
+
+def optimizer_state_for_saving(optimizer, model: nn.Layer) -> Dict:
+    return rename_optimizer_state(optimizer.state_dict(), {p.name: n for n, p in model.named_parameters()})
+
+
+def optimizer_state_for_loading(state: Dict, model: nn.Layer) -> Dict:
+    return rename_optimizer_state(state, {n: p.name for n, p in model.named_parameters()})

@@ -1,0 +1,72 @@
+"""LR schedules (per-iteration, warm-up) and optimizers built from OPTIMIZER."""
+import numpy as np
+import paddle
+import pytest
+
+from paddlevideo.modeling.builder import build_model
+from paddlevideo.registry import ConfigError
+from paddlevideo.solver import build_optimizer
+
+
+def lrs(sched, n):
+    out = []
+    for _ in range(n):
+        out.append(sched.get_lr())
+        sched.step()
+    return out
+
+
+def test_multistep_with_warmup(tiny_model_cfg):
+    cfg = {"name": "Momentum", "momentum": 0.9, "use_nesterov": True,
+           "learning_rate": {"name": "MultiStepDecay", "learning_rate": 0.1, "milestones": [2, 3],
+                             "gamma": 0.1, "warmup_epochs": 1, "warmup_start_lr": 0.0}}
+    opt, sched = build_optimizer(cfg, build_model(tiny_model_cfg), iters_per_epoch=4, epochs=4)
+    assert isinstance(opt, paddle.optimizer.Momentum)
+    got = lrs(sched, 16)
+    np.testing.assert_allclose(got[:4], [0.0, 0.025, 0.05, 0.075])
+    np.testing.assert_allclose(got[4:8], [0.1] * 4)
+    np.testing.assert_allclose(got[8:12], [0.01] * 4)
+    np.testing.assert_allclose(got[12:], [0.001] * 4, rtol=1e-9)
+
+
+def test_cosine_reaches_eta_min(tiny_model_cfg):
+    cfg = {"name": "AdamW", "weight_decay": 0.05,
+           "learning_rate": {"name": "CosineAnnealingDecay", "learning_rate": 1e-3, "eta_min": 1e-5}}
+    _, sched = build_optimizer(cfg, build_model(tiny_model_cfg), iters_per_epoch=5, epochs=2)
+    got = lrs(sched, 11)
+    assert got[0] == pytest.approx(1e-3) and got[5] == pytest.approx((1e-3 + 1e-5) / 2)
+    assert got[10] == pytest.approx(1e-5)
+
+
+def test_adamw_skips_decay_on_norms_biases_and_embeddings(tiny_model_cfg):
+    model = build_model(tiny_model_cfg)
+    opt, _ = build_optimizer({"name": "AdamW", "learning_rate": 1e-3, "weight_decay": 0.1}, model, 1, 1)
+    decayed = {n for n, p in model.named_parameters() if opt._apply_decay_param_fun(p.name)}
+    assert "backbone.blocks.0.attn.qkv.weight" in decayed
+    assert not decayed & {"backbone.pos_embed", "backbone.cls_token", "backbone.blocks.0.norm1.weight",
+                          "backbone.blocks.0.attn.qkv.bias", "backbone.norm.weight"}
+
+
+def test_grad_clip_bounds_the_update(tiny_model_cfg):
+    model = build_model(tiny_model_cfg)
+    cfg = {"name": "Momentum", "momentum": 0.0, "learning_rate": 1.0,
+           "grad_clip": {"name": "global", "value": 1e-3}}
+    opt, _ = build_optimizer(cfg, model, 1, 1)
+    before = {n: p.numpy().copy() for n, p in model.named_parameters()}
+    out = model([paddle.randn([2, 3, 4, 32, 32]) * 10, paddle.to_tensor([0, 1])], mode="train")
+    (out["loss"] * 1000).backward()
+    opt.step()
+    step = np.sqrt(sum(((p.numpy() - before[n]) ** 2).sum() for n, p in model.named_parameters()))
+    assert step == pytest.approx(1e-3, rel=1e-3)
+
+
+@pytest.mark.parametrize("cfg,message", [
+    ({"name": "Momentum", "learning_rate": 0.1, "grad_clip": {"name": "value", "value": 1}}, "grad_clip"),
+    ({"name": "Momentum", "learning_rate": 0.1, "weight_decay": {"name": "L1", "value": 1}}, "weight_decay"),
+    ({"name": "Momentum"}, "learning_rate"),
+    ({"name": "Momentum", "learning_rate": {"name": "MultiStepDecay", "learning_rate": 0.1,
+                                            "milestones": [5, 2]}}, "increasing"),
+])
+def test_bad_optimizer_config(tiny_model_cfg, cfg, message):
+    with pytest.raises(ConfigError, match=message):
+        build_optimizer(cfg, build_model(tiny_model_cfg), 1, 1)
