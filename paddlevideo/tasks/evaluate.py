@@ -16,13 +16,18 @@ def unwrap(model):
     return getattr(model, "_layers", model)
 
 
-def gather(array: np.ndarray, total: int) -> np.ndarray:
-    """Concatenate per-rank results in rank order and drop the sampler's padding."""
-    if world_size() == 1:
-        return array
-    parts = []
-    dist.all_gather_object(parts, array)
-    return np.concatenate(parts)[:total]
+def gather_unique(indices: np.ndarray, logits: np.ndarray, labels: np.ndarray):
+    """Collect every rank's results and keep one row per dataset index.
+
+    ``DistributedBatchSampler`` pads the index list by repeating samples and interleaves batches across
+    ranks, so rows are matched by sample index rather than by position.
+    """
+    if world_size() > 1:
+        parts = []
+        dist.all_gather_object(parts, (indices, logits, labels))
+        indices, logits, labels = (np.concatenate([p[k] for p in parts]) for k in range(3))
+    _, first = np.unique(indices, return_index=True)
+    return logits[first], labels[first]
 
 
 @paddle.no_grad()
@@ -43,8 +48,8 @@ def evaluate(model, loader, metric, precision, log_interval: int = 10, tag: str 
         if (i + 1) % log_interval == 0 or i + 1 == total:
             rate = (time.time() - start) / (i + 1)
             logger.info("[%s] batch %d/%d eta: %s", tag, i + 1, total, format_seconds(rate * (total - i - 1)))
-    logits = gather(np.concatenate(logits_all), len(loader.dataset))
-    labels = gather(np.concatenate(labels_all), len(loader.dataset))
+    indices = np.array([i for batch in loader.batch_sampler for i in batch])  # this rank's samples, in order
+    logits, labels = gather_unique(indices, np.concatenate(logits_all), np.concatenate(labels_all))
     metric.reset()
     metric.update(logits, labels)
     loss = unwrap(model).head.loss_func(paddle.to_tensor(logits), paddle.to_tensor(labels))

@@ -40,6 +40,8 @@ def pipeline_ops(pipeline: Dict) -> Iterator[Tuple[str, str, Dict]]:
         if not isinstance(item, dict) or len(item) != 1:
             raise ConfigError(f"transform item {i} must be a one-key mapping {{OpName: {{...}}}}, got {item!r}")
         (name, kwargs), = item.items()
+        if kwargs is not None and not isinstance(kwargs, dict):
+            raise ConfigError(f"transform item {i} ({name}): arguments must be a mapping, got {kwargs!r}")
         yield f"transform[{i}]", name, dict(kwargs or {})
 
 
