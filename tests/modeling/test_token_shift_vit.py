@@ -159,3 +159,11 @@ def test_drop_path_keeps_dtype():
     out = layer(paddle.ones([8, 3, 4]))
     assert out.dtype == paddle.float32
     assert set(np.unique(out.numpy())) <= {0.0, 2.0}
+
+
+def test_head_std_zero_gives_zero_classifier(tiny_model_cfg):
+    tiny_model_cfg["head"]["std"] = 0.0
+    model = build_model(tiny_model_cfg)
+    assert float(model.head.fc.weight.abs().max()) == 0.0
+    logits = model([paddle.randn([1, 3, 4, 32, 32])]).numpy()
+    np.testing.assert_array_equal(logits, np.zeros_like(logits))

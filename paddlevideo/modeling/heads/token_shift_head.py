@@ -27,6 +27,8 @@ class TokenShiftHead(nn.Layer):
         super().__init__()
         if num_classes < 1:
             raise ValueError(f"num_classes must be >= 1, got {num_classes}")
+        if std < 0:
+            raise ValueError(f"std must be >= 0, got {std}")
         self.num_classes = num_classes
         self.std = std
         self.dropout = nn.Dropout(drop_ratio) if drop_ratio > 0 else nn.Identity()
@@ -34,7 +36,12 @@ class TokenShiftHead(nn.Layer):
         self.loss_func = build(loss_cfg or {"name": "CrossEntropyLoss"}, LOSSES, ls_eps=ls_eps)
 
     def init_weights(self) -> None:
-        trunc_normal_(self.fc.weight, std=self.std)
+        """Truncated normal with ``std``; ``std: 0`` zero-initialises the classifier, as the official
+        code does when fine-tuning from ImageNet weights (``zero_head=True``)."""
+        if self.std > 0:
+            trunc_normal_(self.fc.weight, std=self.std)
+        else:
+            zeros_(self.fc.weight)
         zeros_(self.fc.bias)
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
