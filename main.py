@@ -1,6 +1,9 @@
 """Train or test a video model from a config: ``python main.py -c CONFIG [--validate | --test -w W]``."""
 import argparse
+import json
 import sys
+
+import yaml
 
 from paddlevideo.registry import ConfigError
 from paddlevideo.utils.config import get_config
@@ -30,8 +33,10 @@ def run(args: argparse.Namespace):
 
     cfg = get_config(args.config, overrides=args.override)
     select_device()
-    setup_logger(cfg["output_dir"], "test.log" if args.test else "train.log",
-                 cfg.get("log_level", "INFO"), dist.get_rank())
+    logger = setup_logger(cfg["output_dir"], "test.log" if args.test else "train.log",
+                          cfg.get("log_level", "INFO"), dist.get_rank())
+    logger.info("config %s (overrides %s):\n%s", args.config, args.override,
+                yaml.safe_dump(json.loads(json.dumps(cfg)), sort_keys=False).rstrip())
     seed = args.seed if args.seed is not None else cfg.get("seed")
     set_seed(seed)
     if args.test:
