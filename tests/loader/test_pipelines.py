@@ -31,8 +31,9 @@ class _Batch:
 class FakeReader:
     """Stands in for decord.VideoReader: frame i is filled with value i; records get_batch calls."""
 
-    def __init__(self, frames_len, height=4, width=6, fail=None):
+    def __init__(self, frames_len, height=4, width=6, fail=None, decodable=None):
         self.frames_len = frames_len
+        self.decodable = decodable
         self.shape = (height, width)
         self.calls = []
         self.fail = fail
@@ -44,6 +45,8 @@ class FakeReader:
         self.calls.append(list(indices))
         if self.fail is not None:
             raise self.fail
+        if self.decodable is not None and max(indices) >= self.decodable:
+            raise IndexError(f"frame {max(indices)} out of range")
         frames = np.empty((len(indices), *self.shape, 3), dtype=np.uint8)
         for row, index in enumerate(indices):
             frames[row] = index % 256
@@ -380,3 +383,15 @@ def test_compose_reports_bad_stage():
         Compose({"sampel": {"name": "Sampler", "num_seg": 8}})
     with pytest.raises(ConfigError, match=r"PIPELINE.sample.*Smapler"):
         Compose({"sample": {"name": "Smapler", "num_seg": 8}})
+
+
+def test_header_longer_than_decodable_samples_a_prefix(caplog):
+    """Header says 444 frames, 68 decode: sampling retries within shorter prefixes and warns."""
+    results, reader = sample(Sampler(num_seg=8, valid_mode=True), 444, decodable=68)
+    assert results["frame_indices"].max() < 68 and len(results["frame_indices"]) == 8
+    assert len(reader.calls) > 1 and "only the first" in caplog.text
+
+
+def test_undecodable_video_still_raises():
+    with pytest.raises(DecodeError):
+        sample(Sampler(num_seg=4), 10, decodable=0)

@@ -6,6 +6,7 @@ fixed stride of ``dense_stride`` frames from one start position. Both are pure i
 (``tsn_indices`` / ``dense_indices``, testable without videos) followed by a single
 ``reader.get_batch`` on the unique sorted indices.
 """
+import logging
 from typing import Any, Dict
 
 import numpy as np
@@ -15,6 +16,8 @@ from paddlevideo.registry import PIPELINES
 
 from .compose import check_positive_int, require_keys
 from .decode import DECORD_ERRORS
+
+logger = logging.getLogger("paddlevideo")
 
 
 def tsn_indices(frames_len: int, num_seg: int, seg_len: int, valid_mode: bool,
@@ -160,8 +163,22 @@ class Sampler:
         frames_len = int(results["frames_len"])
         if frames_len < 1:
             raise DecodeError(results["filename"], f"frames_len is {frames_len}")
-        indices = self.sample_indices(frames_len)
         reader = results.pop("reader")
-        results["imgs"] = read_frames(reader, indices, results["filename"])
+        length, first_error = frames_len, None
+        while True:
+            indices = self.sample_indices(length)
+            try:
+                results["imgs"] = read_frames(reader, indices, results["filename"])
+                break
+            except DecodeError as err:
+                # A container's header can promise more frames than decode (seen: 444 vs 68):
+                # sample again from the first half, down to a single frame, before giving up.
+                first_error = first_error or err
+                if length == 1:
+                    raise first_error from None
+                length //= 2
+        if length != frames_len:
+            logger.warning("%s: header says %d frames but only the first %d could be sampled",
+                           results["filename"], frames_len, length)
         results["frame_indices"] = indices
         return results
