@@ -181,14 +181,17 @@ def test_decoder_and_sampler_on_real_video(make_video, frame_ids):
                   ).max() <= 4
 
 
-def test_truncated_video_raises_decode_error(make_video):
-    """A cut-off file opens (the container still lists frames) but its frames fail to decode;
-    with the current OpenCV/decord the failure surfaces in get_batch, not when opening."""
+def test_truncated_video_falls_back_to_its_decodable_prefix(make_video, caplog):
+    """A cut-off file opens (the container still lists frames) but its last frames fail to decode;
+    the sampler then samples within the frames that do decode, and says so."""
     path = make_video("trunc.avi", num_frames=20)
     data = path.read_bytes()
     path.write_bytes(data[:int(len(data) * 0.6)])
-    with pytest.raises(DecodeError, match="trunc.avi"):
-        Sampler(num_seg=4, valid_mode=True)(VideoDecoder()({"filename": str(path), "label": 0}))
+    decoded = VideoDecoder()({"filename": str(path), "label": 0})
+    header = decoded["frames_len"]
+    results = Sampler(num_seg=4, valid_mode=True)(decoded)
+    assert results["imgs"].shape[0] == 4 and results["frame_indices"].max() < header
+    assert "trunc.avi: header says" in caplog.text
 
 
 def test_decoder_reports_path_of_broken_and_missing_files(make_broken_video, tmp_path):
