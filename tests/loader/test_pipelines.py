@@ -388,13 +388,18 @@ def test_compose_reports_bad_stage():
         Compose({"sample": {"name": "Smapler", "num_seg": 8}})
 
 
-def test_header_longer_than_decodable_samples_a_prefix(caplog):
+def test_header_longer_than_decodable_samples_a_prefix(caplog, monkeypatch):
     """Header says 444 frames, 68 decode: sampling retries within shorter prefixes and warns."""
-    results, reader = sample(Sampler(num_seg=8, valid_mode=True), 444, decodable=68)
+    reader = FakeReader(444, decodable=68)
+    monkeypatch.setattr("paddlevideo.loader.pipelines.sample.open_reader", lambda path: reader)
+    results = Sampler(num_seg=8, valid_mode=True)(
+        {"filename": "fake.avi", "label": 0, "reader": reader, "frames_len": 444})
     assert results["frame_indices"].max() < 68 and len(results["frame_indices"]) == 8
     assert len(reader.calls) > 1 and "only the first" in caplog.text
 
 
-def test_undecodable_video_still_raises():
-    with pytest.raises(DecodeError):
-        sample(Sampler(num_seg=4), 10, decodable=0)
+def test_undecodable_video_still_raises(monkeypatch):
+    reader = FakeReader(10, decodable=0)
+    monkeypatch.setattr("paddlevideo.loader.pipelines.sample.open_reader", lambda path: reader)
+    with pytest.raises(DecodeError, match="fake.avi"):
+        Sampler(num_seg=4)({"filename": "fake.avi", "label": 0, "reader": reader, "frames_len": 10})

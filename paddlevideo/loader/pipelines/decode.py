@@ -19,6 +19,15 @@ _BACKENDS = ("decord",)
 DECORD_ERRORS = (decord.DECORDError, RuntimeError, OSError)
 
 
+def open_reader(path: str) -> "decord.VideoReader":
+    """A one-thread ``decord.VideoReader`` for ``path``; DecodeError (with the path) if it cannot open."""
+    try:
+        return decord.VideoReader(path, num_threads=1)
+    except DECORD_ERRORS as err:
+        raise DecodeError(path, f"decord could not open it ({type(err).__name__}: "
+                                f"{str(err).strip()[:300]})") from err
+
+
 @PIPELINES.register()
 class VideoDecoder:
     """Opens ``results['filename']`` with decord (one decoding thread, nothing decoded yet).
@@ -47,11 +56,7 @@ class VideoDecoder:
     def __call__(self, results: Dict[str, Any]) -> Dict[str, Any]:
         require_keys(results, ("filename",), "VideoDecoder")
         path = results["filename"]
-        try:
-            reader = decord.VideoReader(path, num_threads=1)
-        except DECORD_ERRORS as err:
-            raise DecodeError(path, f"decord could not open it ({type(err).__name__}: "
-                                    f"{str(err).strip()[:300]})") from err
+        reader = open_reader(path)
         frames_len = len(reader)
         if frames_len < 1:
             raise DecodeError(path, "the container reports 0 frames")

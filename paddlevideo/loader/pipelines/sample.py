@@ -15,7 +15,7 @@ from paddlevideo.loader.errors import DecodeError
 from paddlevideo.registry import PIPELINES
 
 from .compose import check_positive_int, require_keys
-from .decode import DECORD_ERRORS
+from .decode import DECORD_ERRORS, open_reader
 
 logger = logging.getLogger("paddlevideo")
 
@@ -164,21 +164,33 @@ class Sampler:
         if frames_len < 1:
             raise DecodeError(results["filename"], f"frames_len is {frames_len}")
         reader = results.pop("reader")
+        results["imgs"], indices = self.read_decodable(reader, results["filename"], frames_len)
+        results["frame_indices"] = indices
+        return results
+
+    def read_decodable(self, reader, path: str, frames_len: int):
+        """Sample and read; on failure sample again within the first half, down to one frame.
+
+        A container's header can promise more frames than decode (seen: 444 vs 68), and decord's
+        decoder can stay broken after a failed read, so each retry reopens the file. The first
+        error is raised if nothing decodes.
+        """
         length, first_error = frames_len, None
         while True:
             indices = self.sample_indices(length)
             try:
-                results["imgs"] = read_frames(reader, indices, results["filename"])
-                break
+                frames = read_frames(reader, indices, path)
             except DecodeError as err:
-                # A container's header can promise more frames than decode (seen: 444 vs 68):
-                # sample again from the first half, down to a single frame, before giving up.
                 first_error = first_error or err
                 if length == 1:
                     raise first_error from None
                 length //= 2
-        if length != frames_len:
-            logger.warning("%s: header says %d frames but only the first %d could be sampled",
-                           results["filename"], frames_len, length)
-        results["frame_indices"] = indices
-        return results
+                try:
+                    reader = open_reader(path)
+                except DecodeError:
+                    raise first_error from None
+                continue
+            if length != frames_len:
+                logger.warning("%s: header says %d frames but only the first %d could be sampled",
+                               path, frames_len, length)
+            return frames, indices

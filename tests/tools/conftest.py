@@ -1,0 +1,51 @@
+"""Tiny TokShift (depth 2, embed 64, 32 px, 4 frames), random weights, and generated .avi videos.
+
+Everything expensive (building the model, exporting it) is done once per session and shared, so the
+export/predict tests stay within a few seconds each on 2 CPU cores.
+"""
+from typing import Dict
+
+import pytest
+
+from deploy_helpers import run_tool, write_tiny_config, write_video
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory) -> Dict:
+    """Tiny config file, its parsed cfg, random weights (.pdparams) and the dygraph model."""
+    import paddle
+
+    from paddlevideo.deploy.export import load_recognizer
+    from paddlevideo.utils.config import get_config
+
+    root = tmp_path_factory.mktemp("tiny")
+    config = write_tiny_config(root / "tiny.yaml")
+    cfg = get_config(str(config))
+    paddle.seed(0)
+    model = load_recognizer(cfg)
+    weights = root / "tiny.pdparams"
+    paddle.save(model.state_dict(), str(weights))
+    return {"root": root, "config": config, "cfg": cfg, "weights": weights, "model": model}
+
+
+@pytest.fixture(scope="session")
+def exported(tiny) -> Dict:
+    """``tools/export_model.py --onnx`` run once on the tiny model (the CLI end to end)."""
+    out = tiny["root"] / "export"
+    proc = run_tool("export_model.py", "-c", str(tiny["config"]), "-p", str(tiny["weights"]),
+                    "-o", str(out), "--onnx")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return {"dir": out, "json": out / "inference.json", "params": out / "inference.pdiparams",
+            "onnx": out / "model.onnx", "stdout": proc.stdout}
+
+
+@pytest.fixture(scope="session")
+def videos(tmp_path_factory) -> Dict:
+    """A directory with three good videos (one in a sub-directory) and one broken file."""
+    root = tmp_path_factory.mktemp("videos")
+    (root / "sub").mkdir()
+    good = [write_video(root / "a.avi", seed=1), write_video(root / "b.avi", num_frames=20, seed=2),
+            write_video(root / "sub" / "c.avi", width=40, height=56, seed=3)]
+    broken = root / "broken.avi"
+    broken.write_bytes(b"not a video at all" * 50)
+    return {"dir": root, "good": good, "broken": broken}

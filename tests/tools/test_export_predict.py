@@ -1,0 +1,205 @@
+"""End to end: ``tools/export_model.py`` and ``tools/predict.py`` on the tiny model and generated videos.
+
+The reference for every score is what ``main.py --test`` computes: ``build_dataset(cfg, 'test')`` (the
+test pipeline through ``VideoDataset``) and the dygraph recognizer in ``test`` mode.
+"""
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deploy_helpers import ROOT, run_tool, write_tiny_config
+
+UCF101 = Path("/work/shared/videos/ucf101")
+ATOL = 1e-4
+
+
+def reference_scores(cfg, model, files, tmp_path: Path) -> dict:
+    """Softmax scores per file through ``build_dataset(cfg, 'test')`` + ``model(mode='test')``."""
+    import copy
+
+    import paddle
+
+    from paddlevideo.deploy.classifier import softmax
+    from paddlevideo.loader.builder import build_dataset
+
+    list_file = tmp_path / "ref.list"
+    list_file.write_text("".join(f"{os.path.abspath(f)} 0\n" for f in files), encoding="utf-8")
+    cfg = copy.deepcopy(cfg)
+    cfg["DATASET"]["test"].update(file_path=str(list_file), data_prefix="")
+    dataset = build_dataset(cfg, "test")
+    scores = {}
+    with paddle.no_grad():
+        for i, (path, _) in enumerate(dataset.info):
+            imgs = paddle.to_tensor(dataset[i][0][None])
+            scores[path] = softmax(model([imgs], mode="test").numpy())[0]
+    return scores
+
+
+def predictor(exported, backend: str):
+    from paddlevideo.deploy.predictor import PredictorOptions, create_predictor
+
+    model_file = exported["onnx"] if backend == "onnxruntime" else exported["json"]
+    return create_predictor(str(model_file), None, PredictorOptions(cpu_threads=2))
+
+
+def test_export_writes_pir_and_onnx_and_reports_parity(exported):
+    for key in ("json", "params", "onnx"):
+        assert exported[key].is_file()
+    out = exported["stdout"]
+    assert "Input 'imgs': [None, 3, 4, 32, 32] float32" in out
+    assert "Paddle Inference vs dygraph: max abs diff" in out and "ONNX Runtime vs dygraph" in out
+    assert out.count("-> OK") == 2
+
+
+@pytest.mark.parametrize("backend", ["paddle", "onnxruntime"])
+def test_exported_matches_eager_at_batch_1_and_3(tiny, exported, backend):
+    from paddlevideo.deploy.export import dygraph_runner, random_input
+
+    run = predictor(exported, backend).run
+    eager = dygraph_runner(tiny["model"])
+    for batch in (1, 3):
+        imgs = random_input([None, 3, 4, 32, 32], batch, seed=batch)
+        out = run(imgs)
+        assert out.shape == (batch, 4)
+        np.testing.assert_allclose(out, eager(imgs), rtol=0, atol=ATOL)
+
+
+def test_onnx_matches_paddle_inference(exported):
+    from paddlevideo.deploy.export import random_input
+
+    imgs = random_input([None, 3, 4, 32, 32], 2, seed=7)
+    np.testing.assert_allclose(predictor(exported, "onnxruntime").run(imgs),
+                               predictor(exported, "paddle").run(imgs), rtol=0, atol=ATOL)
+
+
+def test_export_fails_loudly_when_parity_breaks(tiny, tmp_path, monkeypatch, capsys):
+    import importlib.util
+
+    from paddlevideo.deploy import export
+
+    real = export.check_parity
+    monkeypatch.setattr(export, "check_parity", lambda name, run, cases, atol: real(
+        name, lambda imgs: run(imgs) + 1.0, cases, atol))
+    spec = importlib.util.spec_from_file_location("export_tool", ROOT / "tools" / "export_model.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    monkeypatch.setattr(tool, "setup_console_logging", lambda: None)  # keep pytest's log capture
+    code = tool.main(["-c", str(tiny["config"]), "-p", str(tiny["weights"]), "-o", str(tmp_path / "out"),
+                      "--check_batch_sizes", "1"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "FAILED: above the tolerance 0.0001" in captured.out
+    assert "does not match the dygraph model" in captured.err
+
+
+def test_predict_directory_reports_broken_video_and_writes_json(tiny, exported, videos, tmp_path):
+    labels = tmp_path / "classInd.txt"
+    labels.write_text("1 walk\n2 run\n3 jump\n4 swim\n", encoding="utf-8")
+    out_json = tmp_path / "out.json"
+    proc = run_tool("predict.py", "-c", str(tiny["config"]), "-i", str(videos["dir"]),
+                    "--model_file", str(exported["json"]), "--params_file", str(exported["params"]),
+                    "--label_file", str(labels), "--top_k", "2", "--batch_size", "2",
+                    "--json", str(out_json), "--benchmark", "--warmup", "1")
+    assert proc.returncode == 1, proc.stderr  # 1: some videos could not be read
+    out = proc.stdout
+    assert f"Current video file: {videos['broken']}\n\terror: cannot decode video" in out
+    assert "Predicted 3 of 4 videos; 1 could not be read" in out
+    assert out.count("\ttop-1 class: ") == 3 and out.count("\ttop-2 score: ") == 3
+    assert "Benchmark (3 videos" in out and "inference throughput" in out
+
+    payload = json.loads(out_json.read_text())
+    assert [e["file"] for e in payload["errors"]] == [str(videos["broken"])]
+    assert sorted(r["file"] for r in payload["results"]) == sorted(str(v) for v in videos["good"])
+    names = ["walk", "run", "jump", "swim"]
+    reference = reference_scores(tiny["cfg"], tiny["model"], videos["good"], tmp_path)
+    for result in payload["results"]:
+        scores = np.asarray(result["scores"])
+        assert scores.shape == (4,) and abs(scores.sum() - 1) < 1e-5
+        np.testing.assert_allclose(scores, reference[result["file"]], rtol=0, atol=1e-5)
+        top = result["top_k"]
+        assert [t["class"] for t in top] == list(np.argsort(-scores)[:2])
+        assert all(t["label"] == names[t["class"]] for t in top)
+        line = f"Current video file: {result['file']}\n\ttop-1 class: {top[0]['class']}\n"
+        assert line in out and f"\ttop-1 label: {top[0]['label']}" in out
+    assert set(payload["benchmark"]) == {"preprocess", "inference", "postprocess"}
+
+
+def test_predict_onnx_list_file_matches_test_pipeline(tiny, exported, videos, tmp_path):
+    list_file = tmp_path / "videos.txt"
+    list_file.write_text("a.avi 0\n\nsub/c.avi 3\n", encoding="utf-8")
+    out_json = tmp_path / "onnx.json"
+    proc = run_tool("predict.py", "-c", str(tiny["config"]), "-i", str(list_file),
+                    "--data_prefix", str(videos["dir"]), "--model_file", str(exported["onnx"]),
+                    "--json", str(out_json))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "ONNX Runtime (model.onnx)" in proc.stdout
+    results = json.loads(out_json.read_text())["results"]
+    files = [videos["dir"] / "a.avi", videos["dir"] / "sub" / "c.avi"]
+    assert [r["file"] for r in results] == [str(f) for f in files]
+    reference = reference_scores(tiny["cfg"], tiny["model"], files, tmp_path)
+    for result in results:
+        np.testing.assert_allclose(result["scores"], reference[result["file"]], rtol=0, atol=1e-5)
+        assert result["top_k"][0]["label"] is None
+
+
+def test_predict_rejects_bad_arguments(tiny, exported, videos):
+    proc = run_tool("predict.py", "-c", str(tiny["config"]), "-i", str(videos["good"][0]),
+                    "--model_file", str(exported["json"]), "--precision", "fp16")
+    assert proc.returncode == 2
+    assert "fp16 is a GPU mode" in proc.stderr
+
+
+def test_multi_view_export_and_classifier(tiny, tmp_path, videos):
+    """Two test clips per video: the pipeline's [3, 2*T, H, W] matches the exported input."""
+    from paddlevideo.deploy.classifier import VideoClassifier
+    from paddlevideo.deploy.export import export_and_check
+    from paddlevideo.deploy.predictor import PredictorOptions, create_predictor
+    from paddlevideo.utils.config import get_config
+
+    cfg = get_config(str(write_tiny_config(tmp_path / "views2.yaml", views=2)))
+    report = export_and_check(cfg, str(tiny["weights"]), str(tmp_path / "v2"), batch_sizes=(1, 3))
+    assert report.ok and report.input_shape == [None, 3, 8, 32, 32], [c.message() for c in report.checks]
+    classifier = VideoClassifier(cfg, create_predictor(report.model_file, options=PredictorOptions(
+        cpu_threads=2)))
+    results = list(classifier.predict([str(v) for v in videos["good"]], batch_size=2))
+    reference = reference_scores(cfg, tiny["model"], videos["good"], tmp_path)
+    for result in results:
+        np.testing.assert_allclose(result.probs, reference[result.file], rtol=0, atol=1e-5)
+
+
+@pytest.mark.skipif(not (UCF101 / "annotations" / "classInd.txt").is_file(),
+                    reason="real UCF101 clips are not available here")
+def test_predict_real_ucf101_clips_match_test_pipeline(tiny, exported, tmp_path):
+    clips = sorted((UCF101 / "ApplyEyeMakeup").glob("*.avi"))[:2]
+    assert clips, "no UCF101 clips"
+    list_file = tmp_path / "ucf.txt"
+    list_file.write_text("".join(f"{c}\n" for c in clips), encoding="utf-8")
+    out_json = tmp_path / "ucf.json"
+    proc = run_tool("predict.py", "-c", str(tiny["config"]), "-i", str(list_file),
+                    "--model_file", str(exported["json"]), "--params_file", str(exported["params"]),
+                    "--label_file", str(UCF101 / "annotations" / "classInd.txt"), "--json", str(out_json))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    results = json.loads(out_json.read_text())["results"]
+    reference = reference_scores(tiny["cfg"], tiny["model"], clips, tmp_path)
+    assert [r["file"] for r in results] == [str(c) for c in clips]
+    for result in results:
+        np.testing.assert_allclose(result["scores"], reference[result["file"]], rtol=0, atol=1e-5)
+        # the tiny model has 4 classes: ids 0-3 are the first four UCF101 classes (1-based file)
+        assert result["top_k"][0]["label"] in ("ApplyEyeMakeup", "ApplyLipstick", "Archery", "BabyCrawling")
+
+
+def test_benchmark_tool_runs_on_the_tiny_model(tiny, tmp_path):
+    out_json = tmp_path / "bench.json"
+    proc = run_tool("benchmark_infer.py", "-c", str(tiny["config"]), "--repeats", "2", "--warmup", "0",
+                    "--pause", "0", "--paths", "dygraph", "paddle", "paddle_bf16", "onnxruntime",
+                    "--json", str(out_json))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Goal: n/a" in proc.stdout and "Roofline:" in proc.stdout
+    rows = {row["path"]: row for row in json.loads(out_json.read_text())["rows"]}
+    for path in ("dygraph", "paddle", "onnxruntime"):
+        assert rows[path]["n"] == 2 and rows[path]["max_abs_diff"] < 1e-4
+    bf16 = rows["paddle_bf16"]  # runs on AVX512-BF16/AMX CPUs, else says why not
+    assert ("error" in bf16 and "bf16" in bf16["error"]) or bf16["same_top1"]

@@ -1,0 +1,148 @@
+"""Classify videos with an exported model (Paddle Inference or ONNX Runtime).
+
+    python tools/predict.py -c CONFIG -i INPUT --model_file OUT/inference.json --params_file OUT/inference.pdiparams
+    python tools/predict.py -c CONFIG -i INPUT --model_file OUT/model.onnx
+
+INPUT is a video, a directory (searched recursively) or a list file (``.txt``/``.list``; one path per
+line, optional trailing label; relative paths are joined to ``--data_prefix``, default the list's
+directory). Preprocessing is the config's ``PIPELINE.test``, the same code ``main.py --test`` runs.
+Videos that cannot be decoded are reported and skipped. Exit status: 0 all predicted, 1 some videos
+failed, 2 bad arguments or config.
+"""
+import argparse
+import json
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from paddlevideo.deploy.cli import add_flag, setup_console_logging, str2bool  # noqa: E402
+from paddlevideo.registry import ConfigError  # noqa: E402
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Predict video classes with an exported TokShift model")
+    parser.add_argument("-c", "--config", required=True, help="YAML config (PIPELINE.test, INFERENCE)")
+    parser.add_argument("-i", "--input_file", required=True, help="video file, directory or list file")
+    parser.add_argument("--override", action="append", default=[], help="config override KEY=VALUE")
+    parser.add_argument("--model_file", required=True,
+                        help="inference.json (or .pdmodel, or their directory) or model.onnx")
+    parser.add_argument("--params_file", default=None,
+                        help="inference.pdiparams (default: next to --model_file)")
+    parser.add_argument("--backend", choices=("paddle", "onnxruntime"), default=None,
+                        help="default: onnxruntime for .onnx files, paddle otherwise")
+    parser.add_argument("--label_file", default=None,
+                        help="class names: classInd.txt ('1 Name', 1-based), '<idx> <name>' (0-based) "
+                             "or one name per line")
+    parser.add_argument("--top_k", type=int, default=1)
+    parser.add_argument("--batch_size", type=int, default=1)
+    parser.add_argument("--data_prefix", default=None, help="root of relative paths in a list file")
+    parser.add_argument("--json", default=None, help="write every result (all class scores) to this file")
+    add_flag(parser, "--use_gpu", "run on GPU (needs a CUDA build)")
+    parser.add_argument("--gpu_id", type=int, default=0)
+    parser.add_argument("--cpu_threads", type=int, default=None, help="CPU threads (default: all CPUs)")
+    add_flag(parser, "--enable_mkldnn", "Paddle on CPU: oneDNN kernels (plain CPU if they fail)")
+    parser.add_argument("--precision", choices=("fp32", "fp16", "bf16"), default="fp32",
+                        help="fp16: GPU; bf16: CPU with AVX512-BF16/AMX (via oneDNN) or GPU")
+    add_flag(parser, "--use_tensorrt", "TensorRT subgraphs (GPU)")
+    parser.add_argument("--ir_optim", type=str2bool, default=True,
+                        help="Paddle graph optimisation passes (default true)")
+    add_flag(parser, "--benchmark", "report latency of preprocessing, inference and postprocessing")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed inference runs before --benchmark")
+    return parser.parse_args(argv)
+
+
+def build_classifier(args: argparse.Namespace):
+    from paddlevideo.deploy.classifier import VideoClassifier
+    from paddlevideo.deploy.export import inference_input_shape
+    from paddlevideo.deploy.labels import load_labels
+    from paddlevideo.deploy.predictor import PredictorOptions, create_predictor
+    from paddlevideo.utils.config import get_config
+
+    cfg = get_config(args.config, overrides=args.override)
+    options = PredictorOptions(use_gpu=args.use_gpu, gpu_id=args.gpu_id, cpu_threads=args.cpu_threads,
+                               enable_mkldnn=args.enable_mkldnn, precision=args.precision,
+                               use_tensorrt=args.use_tensorrt, ir_optim=args.ir_optim,
+                               max_batch_size=args.batch_size)
+    predictor = create_predictor(args.model_file, args.params_file, options, args.backend,
+                                 inference_input_shape(cfg))
+    labels = load_labels(args.label_file) if args.label_file else None
+    return VideoClassifier(cfg, predictor, labels, args.top_k)
+
+
+def warm_up(classifier, batch_size: int, runs: int) -> None:
+    import numpy as np
+
+    zeros = np.zeros([batch_size] + classifier.clip_shape, dtype=np.float32)
+    for _ in range(runs):
+        classifier.predictor.run(zeros)
+
+
+def print_benchmark(timer, predicted: int, wall: float) -> None:
+    print(f"Benchmark ({predicted} videos, {wall:.3f} s wall, {predicted / wall:.2f} clips/s end to end):")
+    for stage, stats in timer.summary().items():
+        print(f"\t{stage:<12} median {stats['median'] * 1e3:9.2f} ms  p90 {stats['p90'] * 1e3:9.2f} ms  "
+              f"(n={stats['n']})")
+    total = sum(timer.times["inference"])
+    if total > 0:
+        print(f"\tinference throughput {predicted / total:.2f} clips/s")
+
+
+def run(args: argparse.Namespace) -> int:
+    import time
+
+    from paddlevideo.deploy.classifier import Failure
+    from paddlevideo.deploy.inputs import collect_videos
+    from paddlevideo.deploy.timing import StageTimer
+
+    if args.batch_size < 1:
+        raise ConfigError(f"--batch_size must be >= 1, got {args.batch_size}")
+    files = collect_videos(args.input_file, args.data_prefix)
+    classifier = build_classifier(args)
+    print(f"Model: {classifier.predictor.describe()}")
+    if args.benchmark:
+        warm_up(classifier, args.batch_size, args.warmup)
+    timer, results, start = StageTimer(), [], time.perf_counter()
+    for result in classifier.predict(files, args.batch_size, timer):
+        results.append(result)
+        print("\n".join(result.lines()), flush=True)
+    wall = time.perf_counter() - start
+    failed = [r for r in results if isinstance(r, Failure)]
+    print(f"Predicted {len(results) - len(failed)} of {len(results)} videos"
+          + (f"; {len(failed)} could not be read" if failed else ""))
+    if args.benchmark:
+        print_benchmark(timer, len(results) - len(failed), wall)
+    if args.json:
+        write_json(args.json, classifier, results, timer if args.benchmark else None)
+    return 1 if failed else 0
+
+
+def write_json(path: str, classifier, results, timer) -> None:
+    from paddlevideo.deploy.classifier import Failure
+
+    payload = {"model": classifier.predictor.describe(),
+               "labels": classifier.labels.path if classifier.labels is not None else None,
+               "results": [r.to_dict() for r in results if not isinstance(r, Failure)],
+               "errors": [r.to_dict() for r in results if isinstance(r, Failure)]}
+    if timer is not None:
+        payload["benchmark"] = timer.summary()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(payload, handle, indent=2)
+    print(f"Wrote {path}")
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    setup_console_logging()
+    try:
+        return run(args)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
