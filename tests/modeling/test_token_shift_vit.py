@@ -167,3 +167,16 @@ def test_head_std_zero_gives_zero_classifier(tiny_model_cfg):
     assert float(model.head.fc.weight.abs().max()) == 0.0
     logits = model([paddle.randn([1, 3, 4, 32, 32])]).numpy()
     np.testing.assert_array_equal(logits, np.zeros_like(logits))
+
+
+@pytest.mark.parametrize("attn_impl", ["explicit", "fused"])
+def test_class_token_only_block_is_exact(tiny_model_cfg, attn_impl):
+    """The last block computes only the class token; it must equal the full block's token 0."""
+    model = build_model(tiny_model_cfg)
+    model.eval()
+    model.backbone.set_attn_impl(attn_impl)
+    block = model.backbone.blocks[-1]
+    x = paddle.randn([8, 5, 64])
+    full = block(x)
+    np.testing.assert_allclose(block(x, num_out_tokens=1).numpy(), full[:, :1].numpy(), atol=1e-6)
+    assert block(x, num_out_tokens=1).shape == [8, 1, 64]

@@ -5,6 +5,8 @@ the exported graph always uses. The fused path calls
 ``paddle.nn.functional.scaled_dot_product_attention`` (layout ``[B, N, heads, head_dim]``), which only
 pays off for fp16/bf16 on GPU; ``attn_impl='auto'`` picks it exactly then.
 """
+from typing import Optional
+
 import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
@@ -36,20 +38,24 @@ class Attention(nn.Layer):
     def use_fused(self, dtype) -> bool:
         return self.attn_impl == "fused" or (self.attn_impl == "auto" and dtype in _LOW_PRECISION)
 
-    def forward(self, x: paddle.Tensor) -> paddle.Tensor:
+    def forward(self, x: paddle.Tensor, num_queries: Optional[int] = None) -> paddle.Tensor:
+        """``[B, N, C]`` -> ``[B, Q, C]``: every token attends (Q = N), or only the first
+        ``num_queries`` tokens do (keys and values still come from all N)."""
         n, c = x.shape[1], x.shape[2]
         qkv = self.qkv(x).reshape([-1, n, 3, self.num_heads, self.head_dim])  # [B, N, 3, H, hd]
         q, k, v = qkv.unbind(axis=2)  # each [B, N, H, hd]
+        if num_queries is not None:
+            q = q[:, :num_queries]  # [B, Q, H, hd]
         if self.use_fused(q.dtype):
             out = F.scaled_dot_product_attention(
-                q, k, v, dropout_p=self.attn_drop_prob, training=self.training)  # [B, N, H, hd]
+                q, k, v, dropout_p=self.attn_drop_prob, training=self.training)  # [B, Q, H, hd]
         else:
             out = self.explicit_attention(q, k, v)
-        return self.proj_drop(self.proj(out.reshape([-1, n, c])))
+        return self.proj_drop(self.proj(out.reshape([-1, q.shape[1], c])))
 
     def explicit_attention(self, q, k, v) -> paddle.Tensor:
-        """Reference path on ``[B, N, H, hd]`` inputs, returning ``[B, N, H, hd]``."""
-        q, k, v = (t.transpose([0, 2, 1, 3]) for t in (q, k, v))  # [B, H, N, hd]
-        attn = paddle.matmul(q * self.scale, k, transpose_y=True)  # [B, H, N, N]
+        """Reference path: q ``[B, Q, H, hd]``, k/v ``[B, N, H, hd]`` -> ``[B, Q, H, hd]``."""
+        q, k, v = (t.transpose([0, 2, 1, 3]) for t in (q, k, v))  # [B, H, Q|N, hd]
+        attn = paddle.matmul(q * self.scale, k, transpose_y=True)  # [B, H, Q, N]
         attn = self.attn_drop(F.softmax(attn, axis=-1))
         return paddle.matmul(attn, v).transpose([0, 2, 1, 3])  # [B, N, H, hd]
