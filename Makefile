@@ -16,6 +16,10 @@ demo: install
 	$(PYTHON) data/generate_demo_data.py --out data/demo
 	$(PYTHON) main.py --amp -c $(DEMO_CFG) --validate --seed 0
 	$(PYTHON) main.py -c $(DEMO_CFG) --test -w $(DEMO_OUT)/demo_tokshift_tiny_best.pdparams
+	$(PYTHON) tools/export_model.py -c $(DEMO_CFG) -p $(DEMO_OUT)/demo_tokshift_tiny_best.pdparams \
+		-o $(DEMO_OUT)/inference --onnx
+	$(PYTHON) tools/predict.py -c $(DEMO_CFG) -i data/demo/videos/darkening/val_0000.avi \
+		--model_file $(DEMO_OUT)/inference/inference.json --label_file data/demo/classes.txt --top_k 2
 
 test: install-test
 	$(PYTHON) -m pytest tests -q

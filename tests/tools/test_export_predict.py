@@ -203,3 +203,16 @@ def test_benchmark_tool_runs_on_the_tiny_model(tiny, tmp_path):
         assert rows[path]["n"] == 2 and rows[path]["max_abs_diff"] < 1e-4
     bf16 = rows["paddle_bf16"]  # runs on AVX512-BF16/AMX CPUs, else says why not
     assert ("error" in bf16 and "bf16" in bf16["error"]) or bf16["same_top1"]
+
+
+def test_exported_tokshift_runs_on_onednn_without_fallback(tiny, exported):
+    """Paddle 3.3's oneDNN rejects some PIR graphs (e.g. a concat with an empty input); the exported
+    TokShift must run on oneDNN itself, not on the plain-CPU fallback."""
+    from paddlevideo.deploy.export import dygraph_runner, random_input
+    from paddlevideo.deploy.predictor import PaddlePredictor, PredictorOptions
+
+    runner = PaddlePredictor(str(exported["json"]), None, PredictorOptions(cpu_threads=1, enable_mkldnn=True))
+    imgs = random_input([None, 3, 4, 32, 32], 2, seed=5)
+    out = runner.run(imgs)
+    assert runner.mkldnn, "oneDNN fell back to plain CPU kernels"
+    np.testing.assert_allclose(out, dygraph_runner(tiny["model"])(imgs), rtol=0, atol=ATOL)

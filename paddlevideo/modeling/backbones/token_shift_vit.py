@@ -45,8 +45,10 @@ def token_shift(x: paddle.Tensor, num_seg: int, shift_div: int) -> paddle.Tensor
     pad = paddle.zeros_like(cls[:, :1, :, :fold])  # [B, 1, 1, fold]
     from_next = paddle.concat([cls[:, 1:, :, :fold], pad], axis=1)  # frame t <- t+1
     from_prev = paddle.concat([pad, cls[:, :-1, :, fold:2 * fold]], axis=1)  # frame t <- t-1
-    cls = paddle.concat([from_next, from_prev, cls[:, :, :, 2 * fold:]], axis=3)  # [B, T, 1, C]
-    return paddle.concat([cls.reshape([-1, 1, c]), x[:, 1:, :]], axis=1)  # [B*T, N, C]
+    cls = paddle.concat([from_next, from_prev, cls[:, :, :, 2 * fold:]], axis=3).reshape([-1, 1, c])
+    if x.shape[1] == 1:  # class token only (the last block): no empty concat, which oneDNN rejects
+        return cls
+    return paddle.concat([cls, x[:, 1:, :]], axis=1)  # [B*T, N, C]
 
 
 class TokenShift(nn.Layer):
