@@ -5,6 +5,7 @@ import sys
 
 import yaml
 
+from paddlevideo.loader.errors import DecodeError
 from paddlevideo.registry import ConfigError
 from paddlevideo.utils.config import get_config
 from paddlevideo.utils.logger import setup_logger
@@ -50,7 +51,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     try:
         run(args)
-    except ConfigError as err:
+    except (ConfigError, DecodeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0

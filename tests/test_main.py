@@ -121,3 +121,18 @@ def test_cli_runs_as_a_script(demo_data, tmp_path):
 
 def test_paddle_still_usable_after_runs():
     assert paddle.to_tensor([1.0]).numpy()[0] == 1.0
+
+
+def test_undecodable_test_video_is_a_clear_error_not_a_hang(trained, demo_data, tmp_path, capsys):
+    """Paddle's DataLoader hangs when the dataset raises in its reader thread (num_workers 0);
+    the in-process loader lets the error reach main.py, which names the file."""
+    data = tmp_path / "data"
+    shutil.copytree(demo_data, data)
+    (data / "videos" / "broken.avi").write_bytes(b"not a video at all")
+    with open(data / "val.list", "a") as f:
+        f.write("broken.avi 0\n")
+    best = os.path.join(trained, "demo_tokshift_tiny_best.pdparams")
+    args = tiny_args(data, tmp_path / "out", extra=["DATASET.num_workers=0"]) + ["--test", "-w", best]
+    assert main.main(args) == 2
+    err = capsys.readouterr().err
+    assert "broken.avi" in err and "Traceback" not in err

@@ -55,6 +55,28 @@ def build_dataloader(dataset, batch_size: int, num_workers: int, shuffle: bool, 
     else:
         sampler = paddle.io.BatchSampler(dataset, batch_size=batch_size, shuffle=shuffle,
                                          drop_last=drop_last)
+    if num_workers == 0:
+        return InProcessLoader(dataset, sampler)
     return paddle.io.DataLoader(dataset, batch_sampler=sampler, num_workers=num_workers,
-                                worker_init_fn=seeder if num_workers > 0 else None,
-                                use_shared_memory=num_workers > 0)
+                                worker_init_fn=seeder, use_shared_memory=True)
+
+
+class InProcessLoader:
+    """Batches built in the calling thread, for ``num_workers: 0``.
+
+    Paddle's DataLoader still reads through a background thread when it has no workers, and an
+    exception raised by the dataset there (a test video that cannot be decoded, a training run out
+    of retries) leaves the main process waiting forever. Here it simply propagates.
+    """
+
+    def __init__(self, dataset, batch_sampler):
+        self.dataset = dataset
+        self.batch_sampler = batch_sampler
+
+    def __len__(self) -> int:
+        return len(self.batch_sampler)
+
+    def __iter__(self):
+        for indices in self.batch_sampler:
+            samples = [self.dataset[i] for i in indices]
+            yield [paddle.to_tensor(np.stack(field)) for field in zip(*samples)]

@@ -4,6 +4,7 @@ Why a dedicated type: the training dataset must recover from unreadable videos (
 them) without also swallowing programming errors, so decode failures get one narrow exception
 class that the dataset can catch and nothing else raises.
 """
+from typing import Optional
 
 
 class DecodeError(RuntimeError):
@@ -16,10 +17,13 @@ class DecodeError(RuntimeError):
     Both are kept as ``args`` so the exception survives pickling between processes.
     """
 
-    def __init__(self, path: str, reason: str):
+    def __init__(self, path: str, reason: Optional[str] = None):
         super().__init__(path, reason)
         self.path = path
         self.reason = reason
 
     def __str__(self) -> str:
+        # Paddle's DataLoader re-creates a worker's exception from its message alone.
+        if self.reason is None:
+            return self.path
         return f"cannot decode video '{self.path}': {self.reason}"
