@@ -5,8 +5,8 @@ import sys
 
 import yaml
 
-from paddlevideo.loader.errors import DecodeError
 from paddlevideo.registry import ConfigError
+from paddlevideo.utils.cli import run_reporting_errors
 from paddlevideo.utils.config import get_config
 from paddlevideo.utils.logger import setup_logger
 
@@ -26,7 +26,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def run(args: argparse.Namespace):
+def run(args: argparse.Namespace) -> None:
     import paddle.distributed as dist
 
     from paddlevideo.tasks import test_model, train_model
@@ -43,18 +43,14 @@ def run(args: argparse.Namespace):
     if args.test:
         if not args.weights:
             raise ConfigError("--test needs -w WEIGHTS")
-        return test_model(cfg, args.weights, args.amp, args.amp_level)
-    return train_model(cfg, args.weights, args.validate, args.amp, args.amp_level, args.resume, seed)
+        test_model(cfg, args.weights, args.amp, args.amp_level)
+    else:
+        train_model(cfg, args.weights, args.validate, args.amp, args.amp_level, args.resume, seed)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    try:
-        run(args)
-    except (ConfigError, DecodeError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    return 0
+    return run_reporting_errors(lambda: run(args))
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ if ROOT not in sys.path:
 
 from paddlevideo.deploy.cli import limit_cpu_threads, setup_console_logging  # noqa: E402
 from paddlevideo.registry import ConfigError  # noqa: E402
+from paddlevideo.utils.cli import run_reporting_errors  # noqa: E402
 
 DEFAULT_CONFIG = os.path.join("configs", "recognition", "tokshift", "k400_tokshift_div4_8x32_base_224.yaml")
 PATHS = ("dygraph", "paddle", "paddle_onednn", "paddle_bf16", "onnxruntime")
@@ -233,11 +234,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     limit_cpu_threads(args.threads)  # before Paddle is imported: eager kernels read it once
     setup_console_logging("WARNING")
-    try:
-        return run(args)
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    return run_reporting_errors(lambda: run(args))
 
 
 if __name__ == "__main__":

@@ -68,12 +68,9 @@ def main(argv=None) -> int:
     from paddlevideo.utils.logger import setup_logger
 
     setup_logger()
-    try:
-        convert(args)
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    return 0
+    from paddlevideo.utils.cli import run_reporting_errors
+
+    return run_reporting_errors(lambda: convert(args))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from paddlevideo.deploy.cli import setup_console_logging  # noqa: E402
-from paddlevideo.registry import ConfigError  # noqa: E402
+from paddlevideo.utils.cli import run_reporting_errors  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -59,11 +59,7 @@ def run(args: argparse.Namespace) -> int:
 def main(argv=None) -> int:
     args = parse_args(argv)
     setup_console_logging()
-    try:
-        return run(args)
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    return run_reporting_errors(lambda: run(args))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ if ROOT not in sys.path:
 
 from paddlevideo.deploy.cli import add_flag, setup_console_logging, str2bool  # noqa: E402
 from paddlevideo.registry import ConfigError  # noqa: E402
+from paddlevideo.utils.cli import run_reporting_errors  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -137,11 +138,7 @@ def write_json(path: str, classifier, results, timer) -> None:
 def main(argv=None) -> int:
     args = parse_args(argv)
     setup_console_logging()
-    try:
-        return run(args)
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    return run_reporting_errors(lambda: run(args))
 
 
 if __name__ == "__main__":
