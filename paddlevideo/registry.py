@@ -44,9 +44,6 @@ class Registry:
     def __contains__(self, name: str) -> bool:
         return name in self._items
 
-    def names(self):
-        return sorted(self._items)
-
 
 BACKBONES = Registry("backbone")
 HEADS = Registry("head")

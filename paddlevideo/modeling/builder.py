@@ -3,7 +3,7 @@ from typing import Dict
 
 import paddle.nn as nn
 
-from ..registry import BACKBONES, HEADS, LOSSES, RECOGNIZERS, ConfigError, build
+from ..registry import BACKBONES, HEADS, RECOGNIZERS, ConfigError, build
 from . import backbones, framework, heads, losses  # noqa: F401  (registration)
 
 
@@ -13,10 +13,6 @@ def build_backbone(cfg: Dict) -> nn.Layer:
 
 def build_head(cfg: Dict) -> nn.Layer:
     return build(cfg, HEADS)
-
-
-def build_loss(cfg: Dict) -> nn.Layer:
-    return build(cfg, LOSSES)
 
 
 def build_model(cfg: Dict, init: bool = True) -> nn.Layer:

@@ -8,7 +8,7 @@ import ast
 import difflib
 import os
 import re
-from typing import Any, Iterable, List, Optional
+from typing import Any, Iterable, Optional
 
 import yaml
 
@@ -110,7 +110,3 @@ def get_config(path: str, overrides: Optional[Iterable[str]] = None, check: bool
         from .config_check import check_config
         check_config(cfg, source=path)
     return cfg
-
-
-def as_list(value: Any) -> List:
-    return list(value) if isinstance(value, (list, tuple)) else [value]
