@@ -1,0 +1,74 @@
+"""Time one training step (forward, backward, optimizer) of a config's model on random clips.
+
+    python tools/benchmark_train.py [-c CONFIG] [--batch_size 1] [--steps 4] [--threads 2]
+
+Defaults to ViT-B/16 TokShift 8x224 on 2 CPU threads, the setting of the reference timings measured
+on this machine: official PyTorch 3.0-3.8 s per step, PaddleVideo's port 8.7 s (with std-0.02 init).
+The first step is warm-up and is not counted.
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from paddlevideo.deploy.cli import limit_cpu_threads  # noqa: E402
+
+DEFAULT_CONFIG = os.path.join("configs", "recognition", "tokshift", "k400_tokshift_div4_8x32_base_224.yaml")
+
+
+def time_steps(cfg, batch_size: int, steps: int):
+    """Per-step ``(forward, backward, optimizer)`` seconds, warm-up step excluded."""
+    import paddle
+
+    from paddlevideo.modeling.builder import build_model
+    from paddlevideo.solver import build_optimizer
+
+    paddle.seed(0)
+    model = build_model(cfg["MODEL"])
+    optimizer, _ = build_optimizer(cfg["OPTIMIZER"], model, iters_per_epoch=steps, epochs=1)
+    backbone = cfg["MODEL"]["backbone"]
+    size, frames = backbone["img_size"], backbone["num_seg"]
+    imgs = paddle.randn([batch_size, 3, frames, size, size])
+    labels = paddle.randint(0, cfg["MODEL"]["head"]["num_classes"], [batch_size])
+    rows = []
+    for _ in range(steps + 1):
+        t0 = time.perf_counter()
+        loss = model([imgs, labels], mode="train")["loss"]
+        t1 = time.perf_counter()
+        loss.backward()
+        t2 = time.perf_counter()
+        optimizer.step()
+        optimizer.clear_grad()
+        rows.append((t1 - t0, t2 - t1, time.perf_counter() - t2))
+    return rows[1:]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-c", "--config", default=DEFAULT_CONFIG)
+    parser.add_argument("--batch_size", type=int, default=1)
+    parser.add_argument("--steps", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+    limit_cpu_threads(args.threads)
+    from paddlevideo.utils.cli import run_reporting_errors
+    from paddlevideo.utils.config import get_config
+
+    def run():
+        # a zero-initialised classifier (std 0) would make the first backward trivially cheap
+        cfg = get_config(args.config, overrides=["MODEL.head.std=0.02"])
+        rows = time_steps(cfg, args.batch_size, args.steps)
+        fwd, bwd, opt = (statistics.median(r[i] for r in rows) for i in range(3))
+        print(f"{cfg['model_name']}: batch {args.batch_size}, {args.threads} threads, median of {len(rows)} steps")
+        print(f"forward {fwd:.2f} s  backward {bwd:.2f} s  optimizer {opt:.2f} s  step {fwd + bwd + opt:.2f} s")
+
+    return run_reporting_errors(run)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
