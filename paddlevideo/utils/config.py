@@ -59,22 +59,27 @@ def parse_value(text: str) -> Any:
         return text
 
 
-def _child(node: Any, key: str, path: str, top: bool = False) -> Any:
+def _child(node: Any, key: str, path: str, addable: Iterable[str] = ()) -> Any:
+    """``key`` checked against ``node``: a list index, an existing key, or a key in ``addable``."""
     if isinstance(node, list):
         if not key.isdigit() or int(key) >= len(node):
             raise ConfigError(f"-o {path}: '{key}' is not an index of a list of {len(node)} items")
         return int(key)
     if not isinstance(node, dict):
         raise ConfigError(f"-o {path}: cannot descend into '{key}' of a {type(node).__name__}")
-    if key not in node and not (top and key in TOP_LEVEL):
-        close = difflib.get_close_matches(key, [str(k) for k in node], n=3)
+    if key not in node and key not in addable:
+        close = difflib.get_close_matches(key, sorted({str(k) for k in node} | set(addable)), n=3)
         raise ConfigError(f"-o {path}: no key '{key}' here. Nearest existing keys: "
                           f"{close or sorted(map(str, node))}")
     return key
 
 
 def apply_override(cfg: dict, item: str) -> None:
-    """Apply one ``a.b.c=value`` override; the key path must exist (or be a known top-level setting)."""
+    """Apply one ``a.b.c=value`` override.
+
+    The key path must exist, except that the last key may be new when the schema accepts it there
+    (e.g. ``MODEL.backbone.attn_impl`` or ``DATASET.test_num_workers`` left out of the file).
+    """
     if "=" not in item:
         raise ConfigError(f"-o expects KEY=VALUE, got '{item}'")
     path, text = item.split("=", 1)
@@ -82,7 +87,19 @@ def apply_override(cfg: dict, item: str) -> None:
     node = cfg
     for key in keys[:-1]:
         node = node[_child(node, key, path)]
-    node[_child(node, keys[-1], path, top=node is cfg)] = to_attrdict(parse_value(text.strip()))
+    node[_child(node, keys[-1], path, addable=_addable_keys(cfg, keys[:-1]))] = \
+        to_attrdict(parse_value(text.strip()))
+
+
+def _addable_keys(cfg: dict, parents) -> set:
+    """Keys the schema accepts under ``parents`` (none if that part of the config is itself invalid,
+    which check_config then reports)."""
+    from .config_check import schema_keys
+
+    try:
+        return schema_keys(cfg, tuple(parents))
+    except ConfigError:
+        return set()
 
 
 def get_config(path: str, overrides: Optional[Iterable[str]] = None, check: bool = True) -> AttrDict:

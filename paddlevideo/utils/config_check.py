@@ -93,6 +93,33 @@ def check_components(cfg: Dict) -> None:
         raise ConfigError(f"INFERENCE: unknown key(s) {sorted(set(cfg['INFERENCE']) - INFERENCE_KEYS)}")
 
 
+def _constructor_keys(target) -> set:
+    params = inspect.signature(target).parameters.values()
+    return {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
+def schema_keys(cfg: Dict, path: Tuple[str, ...]) -> set:
+    """Keys a mapping at ``path`` may hold even when the file leaves them out (for ``-o``)."""
+    _register_all()
+    fixed = {(): set(TOP_LEVEL), ("DATASET",): DATASET_KEYS, ("INFERENCE",): INFERENCE_KEYS}
+    if path in fixed:
+        return set(fixed[path])
+    node = cfg
+    for key in path:
+        node = node[int(key)] if isinstance(node, list) else node.get(key, {})
+    named = {("MODEL", "backbone"): BACKBONES, ("MODEL", "head"): HEADS, ("OPTIMIZER",): OPTIMIZERS,
+             ("OPTIMIZER", "learning_rate"): LRSCHEDULERS, ("METRIC",): METRICS}
+    if path in named and "name" in node:
+        return _constructor_keys(named[path].get(node["name"]))
+    if len(path) == 2 and path[0] == "DATASET" and "format" in node:
+        return _constructor_keys(DATASETS.get(node["format"])) - {"pipeline", "num_classes", "test_mode"}
+    if len(path) == 3 and path[0] == "PIPELINE" and path[2] in ("decode", "sample") and "name" in node:
+        return _constructor_keys(PIPELINES.get(node["name"]))
+    if len(path) == 5 and path[0] == "PIPELINE" and path[2] == "transform":
+        return _constructor_keys(PIPELINES.get(path[4]))
+    return set()
+
+
 def _default(cls, key: str) -> Any:
     return inspect.signature(cls).parameters[key].default
 

@@ -96,3 +96,15 @@ def test_unknown_section_and_missing_file(tmp_path):
     path.write_text("MODEL: [1, 2\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         get_config(str(path))
+
+
+def test_overrides_may_add_keys_the_schema_accepts():
+    cfg = get_config(DEMO, overrides=["MODEL.backbone.attn_impl=explicit", "DATASET.test_num_workers=0",
+                                      "PIPELINE.train.sample.dense_stride=4", "OPTIMIZER.beta1=0.8",
+                                      "OPTIMIZER.learning_rate.eta_min=1e-6", "DATASET.train.suffix=.avi"])
+    assert (cfg.MODEL.backbone.attn_impl, cfg.DATASET.test_num_workers, cfg.OPTIMIZER.beta1) == ("explicit", 0, 0.8)
+    assert cfg.PIPELINE.train.sample.dense_stride == 4 and cfg.DATASET.train.suffix == ".avi"
+    with pytest.raises(ConfigError, match="Nearest existing keys: \\['test_num_workers'"):
+        get_config(DEMO, overrides=["DATASET.tset_num_workers=0"])
+    with pytest.raises(ConfigError, match="no key 'pipeline'"):
+        get_config(DEMO, overrides=["DATASET.train.pipeline=x"])
