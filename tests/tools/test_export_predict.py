@@ -12,7 +12,7 @@ import pytest
 
 from deploy_helpers import ROOT, run_tool, write_tiny_config
 
-UCF101 = Path("/work/shared/videos/ucf101")
+EXAMPLES = Path(ROOT) / "data" / "example"
 ATOL = 1e-4
 
 
@@ -170,17 +170,15 @@ def test_multi_view_export_and_classifier(tiny, tmp_path, videos):
         np.testing.assert_allclose(result.probs, reference[result.file], rtol=0, atol=1e-5)
 
 
-@pytest.mark.skipif(not (UCF101 / "annotations" / "classInd.txt").is_file(),
-                    reason="real UCF101 clips are not available here")
-def test_predict_real_ucf101_clips_match_test_pipeline(tiny, exported, tmp_path):
-    clips = sorted((UCF101 / "ApplyEyeMakeup").glob("*.avi"))[:2]
-    assert clips, "no UCF101 clips"
+def test_predict_real_clips_match_test_pipeline(tiny, exported, tmp_path):
+    """The real UCF101 and Kinetics clips shipped in data/example."""
+    clips = [EXAMPLES / "BrushingTeeth.avi", EXAMPLES / "archery_example.avi"]
     list_file = tmp_path / "ucf.txt"
     list_file.write_text("".join(f"{c}\n" for c in clips), encoding="utf-8")
     out_json = tmp_path / "ucf.json"
     proc = run_tool("predict.py", "-c", str(tiny["config"]), "-i", str(list_file),
                     "--model_file", str(exported["json"]), "--params_file", str(exported["params"]),
-                    "--label_file", str(UCF101 / "annotations" / "classInd.txt"), "--json", str(out_json))
+                    "--label_file", str(Path(ROOT) / "data" / "ucf101" / "annotations" / "classInd.txt"), "--json", str(out_json))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     results = json.loads(out_json.read_text())["results"]
     reference = reference_scores(tiny["cfg"], tiny["model"], clips, tmp_path)
