@@ -123,7 +123,7 @@ def build(cfg: Dict[str, Any], registry: Registry, key: str = "name", **extra: A
     check_kwargs(target, kwargs, f"{registry.kind} '{cfg[key]}'")
     try:
         return target(**kwargs)
-    except (TypeError, ValueError) as err:
-        if isinstance(err, ConfigError):
-            raise
+    except ConfigError:
+        raise
+    except ValueError as err:  # constructors reject invalid values with ValueError; bugs stay loud
         raise ConfigError(f"{registry.kind} '{cfg[key]}': {err}") from err

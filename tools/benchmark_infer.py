@@ -24,6 +24,7 @@ if ROOT not in sys.path:
 
 from paddlevideo.deploy.cli import limit_cpu_threads, setup_console_logging  # noqa: E402
 from paddlevideo.registry import ConfigError  # noqa: E402
+from paddlevideo.utils.atomic import write_json_atomic  # noqa: E402
 from paddlevideo.utils.cli import run_reporting_errors  # noqa: E402
 
 DEFAULT_CONFIG = os.path.join("configs", "recognition", "tokshift", "k400_tokshift_div4_8x32_base_224.yaml")
@@ -196,7 +197,6 @@ def print_roofline(cfg, input_shape, args) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
 
     import numpy as np
     import paddle
@@ -224,9 +224,8 @@ def run(args: argparse.Namespace) -> int:
     shape = [args.batch_size] + input_shape[1:]
     print_table(rows, shape, args, is_reference_setting(cfg, shape))
     if args.json:
-        with open(args.json, "w", encoding="utf-8") as handle:
-            json.dump({"input_shape": shape, "threads": args.threads,
-                       "roofline": roofline, "rows": rows}, handle, indent=2)
+        write_json_atomic(args.json, {"input_shape": shape, "threads": args.threads,
+                                      "roofline": roofline, "rows": rows})
     return 0
 
 

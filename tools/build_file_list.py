@@ -18,6 +18,12 @@ import os
 import sys
 from typing import Dict, List, Tuple
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from paddlevideo.utils.atomic import write_text_atomic  # noqa: E402
+
 VIDEO_EXTS = (".avi", ".mp4", ".mkv", ".webm", ".mov")
 
 
@@ -62,11 +68,7 @@ def folder_entries(root: str, labels: Dict[str, int]) -> List[Tuple[str, int]]:
 
 
 def write_list(entries: List[Tuple[str, int]], path: str) -> None:
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.writelines(f"{p} {label}\n" for p, label in entries)
-    os.replace(tmp, path)
+    write_text_atomic(path, "".join(f"{p} {label}\n" for p, label in entries))
     print(f"wrote {len(entries)} entries to {path}")
 
 

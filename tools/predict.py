@@ -10,7 +10,6 @@ Videos that cannot be decoded are reported and skipped. Exit status: 0 all predi
 failed, 2 bad arguments or config.
 """
 import argparse
-import json
 import os
 import sys
 
@@ -20,6 +19,7 @@ if ROOT not in sys.path:
 
 from paddlevideo.deploy.cli import add_flag, setup_console_logging, str2bool  # noqa: E402
 from paddlevideo.registry import ConfigError  # noqa: E402
+from paddlevideo.utils.atomic import write_json_atomic  # noqa: E402
 from paddlevideo.utils.cli import run_reporting_errors  # noqa: E402
 
 
@@ -129,9 +129,7 @@ def write_json(path: str, classifier, results, timer) -> None:
                "errors": [r.to_dict() for r in results if isinstance(r, Failure)]}
     if timer is not None:
         payload["benchmark"] = timer.summary()
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, "w", encoding="utf-8") as handle:
-        json.dump(payload, handle, indent=2)
+    write_json_atomic(path, payload)
     print(f"Wrote {path}")
 
 

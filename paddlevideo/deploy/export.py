@@ -21,6 +21,7 @@ import paddle.nn as nn
 
 from ..modeling.builder import build_model
 from ..registry import ConfigError
+from ..utils.atomic import atomic_path
 from ..utils.checkpoint import load_file, load_weights
 
 logger = logging.getLogger("paddlevideo")
@@ -128,9 +129,8 @@ def export_onnx(model_file: str, params_file: str, onnx_file: str, opset: int = 
     model = onnx.load_from_string(data)
     tidy_onnx(model)
     onnx.checker.check_model(model)
-    tmp = f"{onnx_file}.tmp{os.getpid()}"
-    onnx.save(model, tmp)
-    os.replace(tmp, onnx_file)
+    with atomic_path(onnx_file) as tmp:
+        onnx.save(model, tmp)
     return onnx_file
 
 

@@ -61,6 +61,15 @@ def build_dataloader(dataset, batch_size: int, num_workers: int, shuffle: bool, 
                                 worker_init_fn=seeder, use_shared_memory=True)
 
 
+def build_loader(cfg: Dict, mode: str, distributed: bool, seeder: Optional[WorkerSeeder] = None):
+    """Dataset + loader for ``mode`` with the DATASET section's batch size and workers (shuffled and
+    last partial batch dropped in train only)."""
+    batch_size, workers = loader_settings(cfg["DATASET"], mode)
+    train = mode == "train"
+    return build_dataloader(build_dataset(cfg, mode), batch_size, workers, shuffle=train, drop_last=train,
+                            seeder=seeder, distributed=distributed)
+
+
 class InProcessLoader:
     """Batches built in the calling thread, for ``num_workers: 0``.
 

@@ -6,7 +6,7 @@ from typing import Dict, Optional
 
 import paddle
 
-from ..loader.builder import WorkerSeeder, build_dataloader, build_dataset, loader_settings
+from ..loader.builder import WorkerSeeder, build_loader, loader_settings
 from ..metrics import build_metric
 from ..modeling.builder import build_model
 from ..registry import ConfigError
@@ -43,8 +43,8 @@ class Trainer:
         if weights:
             load_weights(self.model, load_file(weights, "-w weights"), source=weights, strict=False)
         self.seeder = WorkerSeeder(seed, rank())
-        self.train_loader = self.make_loader("train")
-        self.valid_loader = self.make_loader("valid") if validate else None
+        self.train_loader = build_loader(cfg, "train", self.parallel, self.seeder)
+        self.valid_loader = build_loader(cfg, "valid", self.parallel, self.seeder) if validate else None
         self.accum = accumulation_steps(cfg, loader_settings(cfg["DATASET"], "train")[0])
         self.epochs = int(cfg.get("epochs", 1))
         steps = math.ceil(len(self.train_loader) / self.accum)
@@ -57,12 +57,6 @@ class Trainer:
         self.start_epoch, self.best_top1 = 0, -1.0
         self.name = cfg["model_name"]
         self.out = cfg["output_dir"]
-
-    def make_loader(self, mode: str):
-        dataset = build_dataset(self.cfg, mode)
-        batch_size, workers = loader_settings(self.cfg["DATASET"], mode)
-        return build_dataloader(dataset, batch_size, workers, shuffle=mode == "train",
-                                drop_last=mode == "train", seeder=self.seeder, distributed=self.parallel)
 
     def backward_step(self, loss: paddle.Tensor, step_now: bool) -> None:
         loss = loss / self.accum

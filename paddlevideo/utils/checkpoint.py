@@ -9,16 +9,15 @@ import paddle.nn as nn
 
 from ..modeling.layers.pos_embed import resample_pos_embed
 from ..registry import ConfigError
+from .atomic import atomic_path
 
 logger = logging.getLogger("paddlevideo")
 
 
 def save_atomic(obj, path: str) -> None:
     """``paddle.save`` to a temp file next to ``path``, then rename: a crash never leaves half a file."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp{os.getpid()}"
-    paddle.save(obj, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        paddle.save(obj, tmp)
 
 
 def load_file(path: str, what: str = "weights") -> Dict:
