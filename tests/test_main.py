@@ -50,7 +50,7 @@ def test_training_writes_checkpoints_and_logs(trained):
     assert not [n for n in names if ".tmp" in n]
     log = open(os.path.join(trained, "train.log")).read()
     for expected in ("epoch [2/2] batch 4/4", "loss:", "top1:", "lr:", "batch_time:", "data_time:",
-                     "clips/s", "eta:", "validation: loss", "new best top1"):
+                     "clips/s", "eta:", "validation: 8 of 8 videos scored", "new best top1"):
         assert expected in log
     assert log.count("--amp requested but no GPU") == 1
 
@@ -59,7 +59,12 @@ def test_test_mode_reports_accuracy(trained, demo_data):
     best = os.path.join(trained, "demo_tokshift_tiny_best.pdparams")
     assert main.main(tiny_args(demo_data, trained) + ["--test", "-w", best]) == 0
     results = json.load(open(os.path.join(trained, "test_results.json")))
-    assert results["samples"] == 8 and 0.0 <= results["top1"] <= 1.0 and results["top5"] == 1.0
+    assert results["scored"] == results["videos"] == 8 and results["failed"] == 0
+    assert 0.0 <= results["top1"] <= 1.0 and results["top5"] == 1.0
+    assert 0.0 <= results["mean_class_accuracy"] <= 1.0 and results["views"] == 1
+    rows = open(os.path.join(trained, "test_predictions.csv")).read().splitlines()
+    assert rows[0].startswith("path,label,top1_class,top1_score") and rows[0].endswith(",views")
+    assert len(rows) == 9 and all(row.endswith(",1") for row in rows[1:])
 
 
 def test_resume_continues_from_the_epoch(trained, demo_data, tmp_path):
@@ -81,16 +86,65 @@ def test_same_seed_same_weights(demo_data, tmp_path):
         np.testing.assert_array_equal(np.asarray(finals[0][key]), np.asarray(finals[1][key]))
 
 
-def test_broken_training_video_is_replaced_and_reported(demo_data, tmp_path):
+def add_broken(data, list_name, names):
+    """Append undecodable files to ``list_name``: garbage bytes, an empty file, a missing file."""
+    contents = {"garbage.avi": b"not a video at all", "empty.avi": b""}
+    with open(data / list_name, "a") as f:
+        for name in names:
+            if name in contents:
+                (data / "videos" / name).write_bytes(contents[name])
+            f.write(f"{name} 0\n")
+
+
+def test_broken_videos_in_train_valid_and_test_never_cost_the_run(demo_data, tmp_path):
     data = tmp_path / "data"
     shutil.copytree(demo_data, data)
-    (data / "videos" / "broken.avi").write_bytes(b"not a video at all")
-    with open(data / "train.list", "a") as f:
-        f.write("broken.avi 0\n" * 4)
+    add_broken(data, "train.list", ["garbage.avi", "empty.avi"])
+    add_broken(data, "val.list", ["garbage.avi", "missing.avi"])
     out = tmp_path / "out"
-    assert main.main(tiny_args(data, out, epochs=1)) == 0
+    args = tiny_args(data, out, epochs=2, extra=["DATASET.max_failure_ratio=0.5"])
+    assert main.main(args + ["--validate"]) == 0
     log = open(out / "train.log").read()
-    assert "video(s) failed to decode and were replaced" in log
+    assert {"demo_tokshift_tiny_epoch_00001.pdparams", "demo_tokshift_tiny_epoch_00002.pdparams",
+            "demo_tokshift_tiny_best.pdparams"} <= set(os.listdir(out))
+    assert log.count("unreadable training video") == 2  # each broken file once per run, not per epoch
+    assert "2 unreadable video(s) replaced" in log
+    assert log.count("validation: 8 of 10 videos scored, 2 failed") == 2
+    assert "missing.avi" in log and "garbage.avi" in log
+    assert main.main(tiny_args(data, out) + ["--test", "-w", str(out / "demo_tokshift_tiny_best.pdparams")]) == 0
+    results = json.load(open(out / "test_results.json"))
+    assert (results["videos"], results["scored"], results["failed"]) == (10, 8, 2)
+    assert sorted(os.path.basename(f["path"]) for f in results["failures"]) == ["garbage.avi", "missing.avi"]
+    assert all(f["reason"] for f in results["failures"])
+    assert len(open(out / "test_predictions.csv").read().splitlines()) == 9
+
+
+def test_too_many_broken_training_videos_stop_the_run_listing_them(demo_data, tmp_path, capsys):
+    data = tmp_path / "data"
+    shutil.copytree(demo_data, data)
+    add_broken(data, "train.list", ["garbage.avi", "empty.avi"])
+    assert main.main(tiny_args(data, tmp_path / "out", epochs=1)) == 2  # default ceiling 1% of 18
+    err = capsys.readouterr().err
+    assert "max_failure_ratio" in err and "garbage.avi" in err and "Traceback" not in err
+
+
+def test_validation_runs_after_the_epoch_checkpoint_and_again_on_resume(demo_data, tmp_path, monkeypatch):
+    """A crash in validation leaves the epoch's checkpoint; resuming validates that epoch first."""
+    from paddlevideo.tasks import train as train_module
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("validation crashed")
+
+    out = tmp_path / "out"
+    monkeypatch.setattr(train_module, "evaluate", crash)
+    with pytest.raises(RuntimeError, match="validation crashed"):
+        main.main(tiny_args(demo_data, out, epochs=1) + ["--validate"])
+    assert (out / "demo_tokshift_tiny_epoch_00001.pdparams").exists()
+    monkeypatch.undo()
+    ckpt = str(out / "demo_tokshift_tiny_epoch_00001.pdparams")
+    assert main.main(tiny_args(demo_data, out, epochs=1) + ["--validate", "--resume", ckpt]) == 0
+    log = open(out / "train.log").read()
+    assert "[val epoch 1]" in log and "new best top1" in log
 
 
 @pytest.mark.parametrize("extra,message", [
@@ -116,19 +170,3 @@ def test_cli_runs_as_a_script(demo_data, tmp_path):
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "main.py"), "-c", str(tmp_path / "none.yaml")],
                           capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 2 and "config file not found" in proc.stderr
-
-
-
-def test_undecodable_test_video_is_a_clear_error_not_a_hang(trained, demo_data, tmp_path, capsys):
-    """Paddle's DataLoader hangs when the dataset raises in its reader thread (num_workers 0);
-    the in-process loader lets the error reach main.py, which names the file."""
-    data = tmp_path / "data"
-    shutil.copytree(demo_data, data)
-    (data / "videos" / "broken.avi").write_bytes(b"not a video at all")
-    with open(data / "val.list", "a") as f:
-        f.write("broken.avi 0\n")
-    best = os.path.join(trained, "demo_tokshift_tiny_best.pdparams")
-    args = tiny_args(data, tmp_path / "out", extra=["DATASET.num_workers=0"]) + ["--test", "-w", best]
-    assert main.main(args) == 2
-    err = capsys.readouterr().err
-    assert "broken.avi" in err and "Traceback" not in err

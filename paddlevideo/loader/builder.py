@@ -5,6 +5,7 @@ import numpy as np
 import paddle
 
 from ..registry import DATASETS, ConfigError, build
+from .batch import collate_clips
 from .pipelines import Compose
 
 BATCH_KEYS = {"train": ("batch_size", "num_workers"),
@@ -48,7 +49,8 @@ class WorkerSeeder:
 
 def build_dataloader(dataset, batch_size: int, num_workers: int, shuffle: bool, drop_last: bool,
                      seeder: Optional[WorkerSeeder] = None, distributed: bool = False):
-    """A ``paddle.io.DataLoader`` (sharded over ranks when ``distributed``)."""
+    """A ``paddle.io.DataLoader`` of ``[imgs, labels, meta]`` batches (``loader/batch.py``), sharded
+    over ranks when ``distributed``."""
     if distributed:
         sampler = paddle.io.DistributedBatchSampler(dataset, batch_size=batch_size, shuffle=shuffle,
                                                     drop_last=drop_last)
@@ -58,7 +60,8 @@ def build_dataloader(dataset, batch_size: int, num_workers: int, shuffle: bool, 
     if num_workers == 0:
         return InProcessLoader(dataset, sampler)
     return paddle.io.DataLoader(dataset, batch_sampler=sampler, num_workers=num_workers,
-                                worker_init_fn=seeder, use_shared_memory=True)
+                                collate_fn=collate_clips, worker_init_fn=seeder,
+                                use_shared_memory=True)
 
 
 def build_loader(cfg: Dict, mode: str, distributed: bool, seeder: Optional[WorkerSeeder] = None):
@@ -87,5 +90,4 @@ class InProcessLoader:
 
     def __iter__(self):
         for indices in self.batch_sampler:
-            samples = [self.dataset[i] for i in indices]
-            yield [paddle.to_tensor(np.stack(field)) for field in zip(*samples)]
+            yield [paddle.to_tensor(a) for a in collate_clips([self.dataset[i] for i in indices])]

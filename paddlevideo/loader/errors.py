@@ -27,3 +27,7 @@ class DecodeError(RuntimeError):
         if self.reason is None:
             return self.path
         return f"cannot decode video '{self.path}': {self.reason}"
+
+
+class DataError(RuntimeError):
+    """The data is broken beyond what a run should absorb (e.g. too many undecodable videos)."""

@@ -1,11 +1,18 @@
-"""Evaluation pass shared by validation during training and ``--test``."""
+"""Evaluation pass shared by validation during training and ``--test``.
+
+Every video is counted exactly once, also with several processes (``DistributedBatchSampler`` pads
+and interleaves, so rows are matched by dataset index), and a video that cannot be decoded is left
+out and reported, never fatal: metrics are over the videos that were scored.
+"""
 import time
-from typing import Dict
+from dataclasses import dataclass
+from typing import Dict, List
 
 import numpy as np
 import paddle
 import paddle.distributed as dist
 
+from ..loader.batch import split_batch
 from ..utils.logger import get_logger
 from ..utils.meters import format_seconds
 from ..utils.runtime import world_size
@@ -16,42 +23,78 @@ def unwrap(model):
     return getattr(model, "_layers", model)
 
 
-def gather_unique(indices: np.ndarray, logits: np.ndarray, labels: np.ndarray):
-    """Collect every rank's results and keep one row per dataset index.
+@dataclass
+class EvalOutputs:
+    """What one evaluation pass produced, merged over ranks, one row per scored video.
 
-    ``DistributedBatchSampler`` pads the index list by repeating samples and interleaves batches across
-    ranks, so rows are matched by sample index rather than by position.
+    Attributes:
+        indices: int64 [N] dataset indices of the scored videos, increasing.
+        logits: float32 [N, K] view-averaged logits.
+        labels: int64 [N].
+        failures: dataset index -> reason, for the videos that could not be decoded.
+        total: videos in the dataset.
+        views: views (clips x crops) averaged per video.
     """
+    indices: np.ndarray
+    logits: np.ndarray
+    labels: np.ndarray
+    failures: Dict[int, str]
+    total: int
+    views: int
+
+    def coverage(self) -> str:
+        return (f"{len(self.indices)} of {self.total} videos scored, {len(self.failures)} failed")
+
+
+def _merge_ranks(indices: np.ndarray, logits: np.ndarray, labels: np.ndarray, failures: Dict[int, str]):
+    """Every rank's rows and failures, with one row per dataset index."""
     if world_size() > 1:
-        parts = []
-        dist.all_gather_object(parts, (indices, logits, labels))
+        parts: List = []
+        dist.all_gather_object(parts, (indices, logits, labels, failures))
         indices, logits, labels = (np.concatenate([p[k] for p in parts]) for k in range(3))
-    _, first = np.unique(indices, return_index=True)
-    return logits[first], labels[first]
+        failures = {i: r for p in parts for i, r in p[3].items()}
+    indices, first = np.unique(indices, return_index=True)
+    return indices, logits[first], labels[first], failures
 
 
 @paddle.no_grad()
-def evaluate(model, loader, metric, precision, log_interval: int = 10, tag: str = "val") -> Dict:
-    """Run ``model`` over ``loader`` in test mode; return top-k accuracy and mean loss.
-
-    Views stacked on the frame axis are averaged by the recognizer in one batched pass.
-    """
+def evaluate(model, loader, precision, log_interval: int = 10, tag: str = "val") -> EvalOutputs:
+    """Run ``model`` over ``loader`` in test mode (views averaged in one batched pass)."""
     logger = get_logger()
     model.eval()
-    logits_all, labels_all = [], []
+    num_seg = unwrap(model).backbone.num_seg
+    indices, logits, labels, failures, views = [], [], [], {}, 0
     total, start = len(loader), time.time()
     for i, batch in enumerate(loader):
-        with precision.autocast():
-            logits = model([batch[0]], mode="test")
-        logits_all.append(logits.astype("float32").numpy())
-        labels_all.append(batch[1].numpy().reshape(-1))
+        inputs, meta = split_batch(batch)
+        for index, reason in meta.failures:
+            logger.warning("[%s] skipped %s: %s", tag, loader.dataset.path(index), reason)
+            failures[index] = reason
+        if meta.indices:
+            with precision.autocast():
+                out = model(inputs, mode="test")
+            indices.append(np.asarray(meta.indices, dtype=np.int64))
+            logits.append(out.astype("float32").numpy())
+            labels.append(inputs[1].numpy().reshape(-1))
+            views = inputs[0].shape[2] // num_seg
         if (i + 1) % log_interval == 0 or i + 1 == total:
             rate = (time.time() - start) / (i + 1)
             logger.info("[%s] batch %d/%d eta: %s", tag, i + 1, total, format_seconds(rate * (total - i - 1)))
-    indices = np.array([i for batch in loader.batch_sampler for i in batch])  # this rank's samples, in order
-    logits, labels = gather_unique(indices, np.concatenate(logits_all), np.concatenate(labels_all))
-    metric.reset()
-    metric.update(logits, labels)
-    loss = unwrap(model).head.loss_func(paddle.to_tensor(logits), paddle.to_tensor(labels))
     model.train()
-    return {"loss": float(loss), **metric.accumulate(), "samples": int(len(labels))}
+    num_classes = unwrap(model).head.num_classes
+    merged = _merge_ranks(np.concatenate(indices) if indices else np.zeros(0, np.int64),
+                          np.concatenate(logits) if logits else np.zeros((0, num_classes), np.float32),
+                          np.concatenate(labels) if labels else np.zeros(0, np.int64), failures)
+    return EvalOutputs(*merged, total=len(loader.dataset), views=views)
+
+
+def summarize(outputs: EvalOutputs, metric, loss_func) -> Dict:
+    """Top-k and mean class accuracy, mean loss and the video counts of one evaluation."""
+    metric.reset()
+    if len(outputs.labels):
+        metric.update(outputs.logits, outputs.labels)
+        loss = float(loss_func(paddle.to_tensor(outputs.logits), paddle.to_tensor(outputs.labels)))
+    else:
+        loss = float("nan")
+    return {"loss": loss, **metric.accumulate(), "videos": outputs.total,
+            "scored": int(len(outputs.labels)), "failed": len(outputs.failures)}

@@ -6,6 +6,7 @@ from typing import Dict, Optional
 
 import paddle
 
+from ..loader.batch import split_batch
 from ..loader.builder import WorkerSeeder, build_loader, loader_settings
 from ..metrics import build_metric
 from ..modeling.builder import build_model
@@ -16,7 +17,8 @@ from ..utils.checkpoint import (load_file, load_weights, optimizer_state_for_loa
 from ..utils.logger import get_logger
 from ..utils.meters import ProgressMeter
 from ..utils.runtime import Precision, init_distributed, rank, world_size
-from .evaluate import evaluate, unwrap
+from .evaluate import evaluate, summarize, unwrap
+from .failures import TrainingFailures, max_failure_ratio
 
 
 def accumulation_steps(cfg: Dict, batch_size: int) -> int:
@@ -45,6 +47,8 @@ class Trainer:
         self.seeder = WorkerSeeder(seed, rank())
         self.train_loader = build_loader(cfg, "train", self.parallel, self.seeder)
         self.valid_loader = build_loader(cfg, "valid", self.parallel, self.seeder) if validate else None
+        self.failures = TrainingFailures(self.train_loader.dataset, max_failure_ratio(cfg["DATASET"]),
+                                         world_size())
         self.accum = accumulation_steps(cfg, loader_settings(cfg["DATASET"], "train")[0])
         self.epochs = int(cfg.get("epochs", 1))
         steps = math.ceil(len(self.train_loader) / self.accum)
@@ -82,24 +86,17 @@ class Trainer:
         meter = ProgressMeter(total)
         for i, batch in enumerate(loader):
             meter.data_ready()
+            inputs, meta = split_batch(batch)
+            self.failures.record(meta.failures)
             with self.precision.autocast():
-                outputs = self.model(batch, mode="train")
+                outputs = self.model(inputs, mode="train")
             self.backward_step(outputs["loss"], (i + 1) % self.accum == 0 or i + 1 == total)
-            meter.step({k: float(v) for k, v in outputs.items()}, batch[0].shape[0])
+            meter.step({k: float(v) for k, v in outputs.items()}, inputs[0].shape[0])
             if (i + 1) % self.cfg.get("log_interval", 10) == 0 or i + 1 == total:
                 remaining = total * (self.epochs - epoch - 1)
                 self.logger.info("epoch [%d/%d] %s lr: %.6f", epoch + 1, self.epochs,
                                  meter.summary(i + 1, remaining), self.optimizer.get_lr())
-        self.report_failures(epoch)
         return meter.averages()
-
-    def report_failures(self, epoch: int) -> None:
-        dataset = self.train_loader.dataset
-        failures = getattr(dataset, "num_failures", 0)
-        if failures:
-            self.logger.warning("epoch %d: %d training video(s) failed to decode and were replaced "
-                                "(see the warnings above for paths)", epoch + 1, failures)
-            dataset.reset_failures()
 
     def checkpoint_path(self, tag: str, ext: str = ".pdparams") -> str:
         return os.path.join(self.out, f"{self.name}_{tag}{ext}")
@@ -108,7 +105,7 @@ class Trainer:
         if rank() != 0:
             return
         tag = f"epoch_{epoch + 1:05d}"
-        state = {"epoch": epoch + 1, "best_top1": self.best_top1,
+        state = {"epoch": epoch + 1, "best_top1": self.best_top1, "validated": False,
                  "optimizer": optimizer_state_for_saving(self.optimizer, unwrap(self.model))}
         if self.scaler:
             state["scaler"] = self.scaler.state_dict()
@@ -117,7 +114,11 @@ class Trainer:
         self.logger.info("saved %s", self.checkpoint_path(tag))
 
     def resume(self, path: str) -> None:
-        """Continue from ``<name>_epoch_N.pdparams`` and its ``.pdopt`` (optimizer, LR, epoch, best)."""
+        """Continue from ``<name>_epoch_N.pdparams`` and its ``.pdopt`` (optimizer, LR, epoch, best).
+
+        Epoch checkpoints are written before validation, so a run stopped during (or before) the
+        validation of its last epoch validates that epoch again first.
+        """
         load_weights(unwrap(self.model), load_file(path, "--resume checkpoint"), source=path)
         state = load_file(os.path.splitext(path)[0] + ".pdopt", "--resume optimizer state")
         self.optimizer.set_state_dict(optimizer_state_for_loading(state["optimizer"], unwrap(self.model)))
@@ -125,14 +126,17 @@ class Trainer:
             self.scaler.load_state_dict(state["scaler"])
         self.start_epoch, self.best_top1 = int(state["epoch"]), float(state["best_top1"])
         self.logger.info("resumed from %s at epoch %d", path, self.start_epoch)
+        if self.validate and not state.get("validated", True):
+            self.validate_epoch(self.start_epoch - 1)
 
     def validate_epoch(self, epoch: int) -> None:
-        results = evaluate(self.model, self.valid_loader, self.metric, self.precision,
-                           self.cfg.get("log_interval", 10), tag=f"val epoch {epoch + 1}")
-        self.logger.info("epoch [%d/%d] validation: loss %.5f top1 %.4f top5 %.4f (%d clips)",
-                         epoch + 1, self.epochs, results["loss"], results["top1"], results["top5"],
-                         results["samples"])
-        if results["top1"] > self.best_top1:
+        outputs = evaluate(self.model, self.valid_loader, self.precision, self.cfg.get("log_interval", 10),
+                           tag=f"val epoch {epoch + 1}")
+        results = summarize(outputs, self.metric, unwrap(self.model).head.loss_func)
+        self.logger.info("epoch [%d/%d] validation: %s: loss %.5f top1 %.4f top5 %.4f mean class "
+                         "accuracy %.4f", epoch + 1, self.epochs, outputs.coverage(), results["loss"],
+                         results["top1"], results["top5"], results["mean_class_accuracy"])
+        if results["scored"] and results["top1"] > self.best_top1:
             self.best_top1 = results["top1"]
             if rank() == 0:
                 save_atomic(unwrap(self.model).state_dict(), self.checkpoint_path("best"))
@@ -144,13 +148,14 @@ class Trainer:
         for epoch in range(self.start_epoch, self.epochs):
             start = time.time()
             averages = self.train_epoch(epoch)
-            self.logger.info("END epoch [%d/%d] train %s time %.1fs", epoch + 1, self.epochs,
-                             " ".join(f"{k}: {v:.5f}" for k, v in averages.items()), time.time() - start)
+            self.logger.info("END epoch [%d/%d] train %s time %.1fs, %d unreadable video(s) replaced",
+                             epoch + 1, self.epochs, " ".join(f"{k}: {v:.5f}" for k, v in averages.items()),
+                             time.time() - start, self.failures.end_epoch())
             last = epoch + 1 == self.epochs
+            if (epoch + 1) % save_interval == 0 or last:
+                self.save_epoch(epoch)  # before validation: nothing trained is lost to an evaluation problem
             if self.validate and ((epoch + 1) % val_interval == 0 or last):
                 self.validate_epoch(epoch)
-            if (epoch + 1) % save_interval == 0 or last:
-                self.save_epoch(epoch)
         self.logger.info("training %s finished; best top1 %.4f", self.name, self.best_top1)
         return self.best_top1
 

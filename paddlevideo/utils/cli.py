@@ -2,12 +2,12 @@
 import sys
 from typing import Any, Callable
 
-from ..loader.errors import DecodeError
+from ..loader.errors import DataError, DecodeError
 from ..registry import ConfigError
 
 
 def run_reporting_errors(run: Callable[[], Any]) -> int:
-    """Run ``run``; a bad config, list, weights file or video becomes one ``error:`` line and exit 2.
+    """Run ``run``; a bad config, list, weights file, video or dataset becomes one ``error:`` line and exit 2.
 
     Returns:
         ``run``'s exit status if it returns an int, else 0; 2 after a reported error.
@@ -15,6 +15,6 @@ def run_reporting_errors(run: Callable[[], Any]) -> int:
     try:
         status = run()
         return status if isinstance(status, int) else 0
-    except (ConfigError, DecodeError) as err:
+    except (ConfigError, DecodeError, DataError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -13,7 +13,7 @@ from .config import TOP_LEVEL
 
 SECTIONS = ("MODEL", "DATASET", "PIPELINE", "OPTIMIZER", "METRIC", "INFERENCE")
 DATASET_KEYS = {"batch_size", "num_workers", "valid_batch_size", "valid_num_workers", "test_batch_size",
-                "test_num_workers", "train", "valid", "test"}
+                "test_num_workers", "train", "valid", "test", "max_failure_ratio", "label_file"}
 INFERENCE_KEYS = {"num_seg", "target_size", "views"}
 CROP_OPS = ("RandomCrop", "CenterCrop", "ThreeCrop")
 

@@ -17,19 +17,12 @@ from paddlevideo.loader.pipelines import (
     ThreeCrop,
     VideoDecoder,
 )
+from paddlevideo.loader.pipelines.decode import read_unique
 from paddlevideo.registry import PIPELINES, ConfigError, build
 
 
-class _Batch:
-    def __init__(self, frames):
-        self._frames = frames
-
-    def asnumpy(self):
-        return self._frames
-
-
 class FakeReader:
-    """Stands in for decord.VideoReader: frame i is filled with value i; records get_batch calls."""
+    """Stands in for a video reader: frame i is filled with value i; records the reads."""
 
     def __init__(self, frames_len, height=4, width=6, fail=None, decodable=None):
         self.frames_len = frames_len
@@ -41,16 +34,19 @@ class FakeReader:
     def __len__(self):
         return self.frames_len
 
-    def get_batch(self, indices):
+    def _read_sorted(self, indices):
         self.calls.append(list(indices))
         if self.fail is not None:
-            raise self.fail
+            raise DecodeError("fake.avi", f"reading frames {indices} failed: {self.fail}")
         if self.decodable is not None and max(indices) >= self.decodable:
-            raise IndexError(f"frame {max(indices)} out of range")
+            raise DecodeError("fake.avi", f"frame {max(indices)} out of range")
         frames = np.empty((len(indices), *self.shape, 3), dtype=np.uint8)
         for row, index in enumerate(indices):
             frames[row] = index % 256
-        return _Batch(frames)
+        return frames
+
+    def read(self, indices):
+        return read_unique(self._read_sorted, np.asarray(indices), "fake.avi")
 
 
 def sample(sampler, frames_len, **reader_kwargs):
@@ -393,18 +389,16 @@ def test_compose_reports_bad_stage():
         Compose({"sample": {"name": "Smapler", "num_seg": 8}})
 
 
-def test_header_longer_than_decodable_samples_a_prefix(caplog, monkeypatch):
+def test_header_longer_than_decodable_samples_a_prefix(caplog):
     """Header says 444 frames, 68 decode: sampling retries within shorter prefixes and warns."""
     reader = FakeReader(444, decodable=68)
-    monkeypatch.setattr("paddlevideo.loader.pipelines.sample.open_reader", lambda path: reader)
     results = Sampler(num_seg=8, valid_mode=True)(
         {"filename": "fake.avi", "label": 0, "reader": reader, "frames_len": 444})
     assert results["frame_indices"].max() < 68 and len(results["frame_indices"]) == 8
     assert len(reader.calls) > 1 and "only the first" in caplog.text
 
 
-def test_undecodable_video_still_raises(monkeypatch):
+def test_undecodable_video_still_raises():
     reader = FakeReader(10, decodable=0)
-    monkeypatch.setattr("paddlevideo.loader.pipelines.sample.open_reader", lambda path: reader)
     with pytest.raises(DecodeError, match="fake.avi"):
         Sampler(num_seg=4)({"filename": "fake.avi", "label": 0, "reader": reader, "frames_len": 10})

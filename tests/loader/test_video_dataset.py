@@ -1,13 +1,11 @@
 """VideoDataset: list-file parsing and its error messages, sample output, and the handling of
-unreadable videos (substitution + shared failure count in train, error in test)."""
-import logging
+unreadable videos (substituted in train, returned as failed in valid/test, reported with the batch)."""
 
 import numpy as np
 import paddle
 import pytest
 
 from paddlevideo.loader.dataset import VideoDataset
-from paddlevideo.loader.errors import DecodeError
 from paddlevideo.loader.pipelines import Compose
 from paddlevideo.registry import DATASETS, ConfigError, build
 
@@ -31,29 +29,20 @@ def make_dataset(tmp_path, lines, **kwargs):
     return VideoDataset(file_path=write_list(tmp_path, lines), pipeline=PIPELINE, **kwargs)
 
 
-@pytest.fixture
-def warnings_log(caplog):
-    """Capture 'paddlevideo' warnings even if another test stopped the logger from propagating."""
-    logger = logging.getLogger("paddlevideo")
-    logger.addHandler(caplog.handler)
-    caplog.handler.setLevel(logging.WARNING)
-    yield caplog
-    logger.removeHandler(caplog.handler)
-
-
 def test_list_parsing_prefix_suffix_blank_lines_and_spaces(tmp_path, make_video):
     make_video("a.avi")
     make_video("with space.avi")
     ds = make_dataset(tmp_path, ["a 3", "", "   ", "with space\t7"], suffix=".avi", num_classes=8)
     assert len(ds) == 2
-    assert ds.info == [(str(tmp_path / "a.avi"), 3), (str(tmp_path / "with space.avi"), 7)]
+    assert [(ds.path(i), ds.label(i)) for i in range(2)] == [(str(tmp_path / "a.avi"), 3),
+                                                               (str(tmp_path / "with space.avi"), 7)]
 
 
 def test_getitem_returns_float32_clip_and_int64_label(tmp_path, make_video, frame_ids):
     make_video("a.avi", num_frames=20)
-    imgs, label = make_dataset(tmp_path, ["a.avi 5"])[0]
+    imgs, label, index, failures = make_dataset(tmp_path, ["a.avi 5"])[0]
     assert imgs.dtype == np.float32 and imgs.shape == (3, 4, 32, 32)
-    assert label.dtype == np.int64 and label.shape == () and int(label) == 5
+    assert (label, index, failures) == (5, 0, ())
     expected = (10 * np.array([2, 7, 12, 17]) / 255 - 0.5) / 0.5
     np.testing.assert_allclose(imgs.mean(axis=(0, 2, 3)), expected, atol=0.04)
 
@@ -91,7 +80,7 @@ def test_bad_line_reports_file_line_number_and_text(tmp_path, bad_line, message)
 
 
 def test_label_outside_num_classes(tmp_path):
-    with pytest.raises(ConfigError, match=r"line 2: label 10 is outside \[0, 10\)"):
+    with pytest.raises(ConfigError, match=r"line 2: 'b.avi 10': label 10 is outside \[0, 10\)"):
         make_dataset(tmp_path, ["a.avi 9", "b.avi 10"], num_classes=10)
 
 
@@ -106,45 +95,57 @@ def test_bad_pipeline_config_is_a_config_error(tmp_path):
                      pipeline={"sample": {"name": "Smapler", "num_seg": 8}})
 
 
-def test_train_mode_replaces_broken_video_counts_and_logs(tmp_path, make_video,
-                                                          make_broken_video, warnings_log):
+def test_train_mode_replaces_a_broken_video_and_reports_it(tmp_path, make_video, make_broken_video):
     make_broken_video("broken.avi")
     make_video("good.avi")
     ds = make_dataset(tmp_path, ["broken.avi 0", "good.avi 1"])
-    imgs, label = ds[0]
-    assert int(label) == 1 and imgs.shape == (3, 4, 32, 32)
-    assert ds.num_failures == 1
-    assert any("broken.avi" in r.getMessage() for r in warnings_log.records)
-    ds.reset_failures()
-    assert ds.num_failures == 0
+    sample = ds[0]
+    assert sample.label == 1 and sample.index == 1 and sample.imgs.shape == (3, 4, 32, 32)
+    assert len(sample.failures) == 1 and sample.failures[0][0] == 0 and sample.failures[0][1]
 
 
-def test_train_mode_gives_up_after_num_retries(tmp_path, make_broken_video):
+def test_train_mode_gives_up_after_num_retries_naming_every_file(tmp_path, make_broken_video):
     for name in ("x.avi", "y.avi", "z.avi"):
         make_broken_video(name)
     ds = make_dataset(tmp_path, ["x.avi 0", "y.avi 1", "z.avi 2"], num_retries=3)
-    with pytest.raises(RuntimeError, match="4 consecutive samples failed"):
+    with pytest.raises(RuntimeError, match="4 consecutive samples failed") as info:
         ds[1]
-    assert ds.num_failures == 4
+    assert "y.avi" in str(info.value)
 
 
-def test_test_mode_raises_decode_error_naming_the_file(tmp_path, make_video, make_broken_video):
+def test_test_mode_returns_the_failure_instead_of_a_clip(tmp_path, make_video, make_broken_video):
     make_broken_video("broken.avi")
     make_video("good.avi")
     ds = make_dataset(tmp_path, ["broken.avi 0", "good.avi 1"], test_mode=True)
-    with pytest.raises(DecodeError, match="broken.avi"):
-        ds[0]
-    assert ds.num_failures == 0
+    sample = ds[0]
+    assert sample.imgs is None and sample.index == 0 and sample.failures[0][0] == 0
+    assert ds[1].imgs is not None and ds[1].failures == ()
 
 
-def test_failure_count_propagates_from_dataloader_workers(tmp_path, make_video, make_broken_video):
+@pytest.mark.parametrize("num_workers", [0, 2])
+@pytest.mark.parametrize("test_mode", [False, True])
+def test_failures_reach_the_main_process_with_every_batch(tmp_path, make_video, make_broken_video,
+                                                          num_workers, test_mode):
+    """Workers decode; the batch carries the dataset index of every row and every failure."""
+    from paddlevideo.loader.batch import split_batch
+    from paddlevideo.loader.builder import build_dataloader
+
     make_broken_video("broken.avi")
     for i in range(3):
         make_video(f"good{i}.avi")
-    lines = ["broken.avi 0", "good0.avi 1", "broken.avi 0", "good1.avi 1", "good2.avi 1",
-             "good0.avi 1"]
-    ds = make_dataset(tmp_path, lines)
-    loader = paddle.io.DataLoader(ds, batch_size=2, num_workers=2, shuffle=False)
-    labels = [batch[1].numpy() for batch in loader]
-    assert np.concatenate(labels).tolist() == [1] * 6
-    assert ds.num_failures >= 2  # each broken entry fails once, a substitute may fail again
+    lines = ["broken.avi 0", "good0.avi 1", "broken.avi 0", "good1.avi 1", "good2.avi 1", "good0.avi 1"]
+    ds = make_dataset(tmp_path, lines, test_mode=test_mode)
+    loader = build_dataloader(ds, batch_size=2, num_workers=num_workers, shuffle=False, drop_last=False)
+    rows, failed = [], set()
+    for batch in loader:
+        inputs, meta = split_batch(batch)
+        failed |= {index for index, _ in meta.failures}
+        if meta.indices:
+            assert inputs[0].shape[0] == len(meta.indices)
+            assert inputs[1].numpy().tolist() == [1] * len(meta.indices)
+        rows += meta.indices
+    assert {0, 2} <= failed
+    if test_mode:
+        assert rows == [1, 3, 4, 5] and failed == {0, 2}  # failed rows are left out, never replaced
+    else:
+        assert len(rows) == 6 and not {0, 2} & set(rows)

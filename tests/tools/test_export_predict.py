@@ -32,9 +32,9 @@ def reference_scores(cfg, model, files, tmp_path: Path) -> dict:
     dataset = build_dataset(cfg, "test")
     scores = {}
     with paddle.no_grad():
-        for i, (path, _) in enumerate(dataset.info):
-            imgs = paddle.to_tensor(dataset[i][0][None])
-            scores[path] = softmax(model([imgs], mode="test").numpy())[0]
+        for i in range(len(dataset)):
+            imgs = paddle.to_tensor(dataset[i].imgs[None])
+            scores[dataset.path(i)] = softmax(model([imgs], mode="test").numpy())[0]
     return scores
 
 

@@ -1,4 +1,5 @@
 """Datasets that read a list file and run a pipeline per sample (registered in ``DATASETS``)."""
+from .base import ClipDataset, ClipSample
 from .video_dataset import VideoDataset
 
-__all__ = ["VideoDataset"]
+__all__ = ["ClipDataset", "ClipSample", "VideoDataset"]

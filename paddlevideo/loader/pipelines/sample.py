@@ -4,7 +4,7 @@ Why two schemes: TSN segment sampling (PaddleVideo's ``Sampler``) covers the who
 ``num_seg`` snippets, while the official TokShift recipe ("8x32") takes ``num_seg`` frames at a
 fixed stride of ``dense_stride`` frames from one start position. Both are pure index arithmetic
 (``tsn_indices`` / ``dense_indices``, testable without videos) followed by a single
-``reader.get_batch`` on the unique sorted indices.
+``reader.read`` of the chosen indices (see ``decode.py`` for the reader contract).
 """
 import logging
 from typing import Any, Dict
@@ -15,7 +15,6 @@ from paddlevideo.loader.errors import DecodeError
 from paddlevideo.registry import PIPELINES
 
 from .compose import check_positive_int, require_keys
-from .decode import DECORD_ERRORS, open_reader
 
 logger = logging.getLogger("paddlevideo")
 
@@ -51,62 +50,67 @@ def tsn_indices(frames_len: int, num_seg: int, seg_len: int, valid_mode: bool,
     return (starts[:, None] + np.arange(seg_len)).reshape(-1)
 
 
+CLIP_STARTS = ("even", "official")
+
+
+def official_start(frames_len: int, num_seg: int, stride: int, valid_mode: bool,
+                   clip: int = 0, num_clips: int = 1) -> int:
+    """Start frame of a dense clip exactly as the official TokShift ``data/dataset.py`` computes it.
+
+    With ``max_bound = max(frames_len - num_seg*stride + 1, 1)``:
+
+    * train (``read_random_clip``): ``np.random.randint(0, max_bound - 1)`` -- the upper bound is
+      exclusive, so the last possible start ``max_bound - 1`` is never drawn, and
+      ``max_bound == 2`` always gives 0;
+    * valid/test (``read_clip``): ``int(clip * (frames_len / num_clips))`` clipped to
+      ``[0, max_bound]``. The float product is kept on purpose: it can round below the exact
+      ``clip * frames_len // num_clips`` (e.g. 30 frames, 22 clips, clip 11 -> 14, not 15).
+      One clip starts at frame 0; the upper clip bound is ``max_bound``, one past the last
+      start that fits, as in the official code.
+
+    Both give 0 when ``max_bound == 1`` (the clip wraps around a short video).
+    """
+    max_bound = max(frames_len - num_seg * stride + 1, 1)
+    if max_bound == 1:
+        return 0
+    if not valid_mode:
+        return int(np.random.randint(0, max_bound - 1))
+    tick = frames_len / num_clips
+    return int(np.clip(int(clip * tick), 0, max_bound))
+
+
+def even_start(frames_len: int, num_seg: int, stride: int, valid_mode: bool,
+               clip: int = 0, num_clips: int = 1) -> int:
+    """Start frame of a dense clip, spreading test clips evenly over all possible starts.
+
+    With ``max_bound = max(frames_len - num_seg*stride + 1, 1)`` possible starts: train draws
+    ``start`` in ``[0, max_bound)`` (0 without a random draw when ``max_bound == 1``); valid with
+    one clip uses the centre ``(max_bound - 1) // 2``; valid with ``num_clips > 1`` uses
+    ``clip * (max_bound - 1) // (num_clips - 1)``, from the first to the last start that fits.
+    """
+    max_bound = max(frames_len - num_seg * stride + 1, 1)
+    if not valid_mode:
+        return int(np.random.randint(0, max_bound)) if max_bound > 1 else 0
+    if num_clips == 1:
+        return (max_bound - 1) // 2
+    return clip * (max_bound - 1) // (num_clips - 1)
+
+
 def dense_indices(frames_len: int, num_seg: int, seg_len: int, stride: int, valid_mode: bool,
-                  clip: int = 0, num_clips: int = 1) -> np.ndarray:
+                  clip: int = 0, num_clips: int = 1, clip_starts: str = "even") -> np.ndarray:
     """Frame indices of one dense clip (official TokShift "8x32" sampling).
 
-    ``max_bound = max(frames_len - num_seg*stride + 1, 1)`` start positions are possible. Train
-    draws ``start`` in ``[0, max_bound)`` (0 without a random draw when ``max_bound == 1``); valid
-    with one clip uses the centre ``(max_bound - 1) // 2``; valid with ``num_clips > 1`` spreads the
-    starts evenly over ``[0, max_bound - 1]`` (``clip * (max_bound - 1) // (num_clips - 1)``).
-    Index ``i`` is ``(start + i*stride) % frames_len`` (plus ``0 .. seg_len-1``), so short videos
-    wrap around to their beginning.
+    The clip starts at ``official_start`` or ``even_start`` (``clip_starts``); index ``i`` is
+    ``(start + i*stride) % frames_len`` (plus ``0 .. seg_len-1``), so short videos wrap around to
+    their beginning.
 
     Returns:
         int64 array of shape [num_seg * seg_len], values in [0, frames_len).
     """
-    max_bound = max(frames_len - num_seg * stride + 1, 1)
-    if not valid_mode:
-        start = np.random.randint(0, max_bound) if max_bound > 1 else 0
-    elif num_clips == 1:
-        start = (max_bound - 1) // 2
-    else:
-        start = clip * (max_bound - 1) // (num_clips - 1)
+    start_fn = official_start if clip_starts == "official" else even_start
+    start = start_fn(frames_len, num_seg, stride, valid_mode, clip, num_clips)
     pos = start + np.arange(num_seg, dtype=np.int64)[:, None] * stride + np.arange(seg_len)
     return pos.reshape(-1) % frames_len
-
-
-def read_frames(reader: Any, indices: np.ndarray, path: str) -> np.ndarray:
-    """Decode exactly the frames in ``indices`` with one ``get_batch`` call.
-
-    Each distinct frame is read once, in increasing order (cheap forward seeking), then the
-    requested order and repeats are restored.
-
-    Args:
-        reader: a ``decord.VideoReader`` (anything with ``get_batch(list).asnumpy()``).
-        indices: int array [K] of frame numbers.
-        path: the video, for error messages.
-
-    Returns:
-        uint8 array [K, H, W, 3], RGB.
-
-    Raises:
-        DecodeError: ``get_batch`` failed or returned the wrong number of frames. A container's
-            header frame count can exceed what actually decodes (seen: header 444 frames, 68
-            decodable), so indices valid for ``frames_len`` can still fail here.
-    """
-    unique, inverse = np.unique(indices, return_inverse=True)
-    try:
-        frames = reader.get_batch(unique.tolist()).asnumpy()
-    except (*DECORD_ERRORS, IndexError) as err:
-        raise DecodeError(path, f"reading frames {indices.tolist()} failed ({type(err).__name__}: "
-                                f"{str(err).strip()[:300]}); the header frame count may exceed "
-                                f"the decodable frames") from err
-    if frames.ndim != 4 or frames.shape[0] != unique.size:
-        raise DecodeError(path, f"get_batch({unique.tolist()}) returned shape {frames.shape}")
-    if unique.size == indices.size and np.array_equal(unique, indices):
-        return frames
-    return frames[inverse.reshape(-1)]
 
 
 @PIPELINES.register()
@@ -116,7 +120,9 @@ class Sampler:
     Requires: ``reader``, ``frames_len``, ``filename`` (from ``VideoDecoder``).
     Adds: ``imgs`` (uint8 [num_clips*num_seg*seg_len, H, W, 3], RGB, clip-major: clip ``k``
     occupies rows ``k*num_seg*seg_len .. (k+1)*num_seg*seg_len - 1``) and ``frame_indices``
-    (int64 [same length], the decoded frame numbers in that order).
+    (int64 [same length], the decoded frame numbers in that order) and ``decodable_len`` (the
+    length of the prefix the clip was sampled from: ``frames_len`` unless the header promised more
+    frames than decode).
     Removes: ``reader`` (the decoder is released as soon as the frames are read).
 
     Args:
@@ -127,14 +133,28 @@ class Sampler:
         dense_stride: frame stride of dense sampling (32 in TokShift's "8x32").
         num_clips: temporal clips per video (multi-clip testing); see ``tsn_indices`` and
             ``dense_indices`` for how the clips are spaced.
+        clip_starts: where dense clips start (dense sampling only). ``"even"`` (default): train
+            draws any start that fits, one valid clip is centred and several are spread evenly
+            from the first to the last start that fits (``even_start``). ``"official"``: the
+            official TokShift arithmetic in train and valid/test (``official_start``): one valid
+            clip starts at frame 0, clip ``k`` of ``n`` near frame ``k * frames_len / n``, so
+            late clips of short videos wrap around and repeat.
 
     Raises:
-        ValueError: a non-positive count (at construction).
-        DecodeError: the sampled frames cannot be decoded (see ``read_frames``).
+        ValueError: a non-positive count, an unknown ``clip_starts``, or ``"official"`` without
+            dense sampling (at construction).
+        DecodeError: no prefix of the video decodes (see ``read_decodable``).
     """
 
     def __init__(self, num_seg: int, seg_len: int = 1, valid_mode: bool = False,
-                 dense_sample: bool = False, dense_stride: int = 32, num_clips: int = 1):
+                 dense_sample: bool = False, dense_stride: int = 32, num_clips: int = 1,
+                 clip_starts: str = "even"):
+        if clip_starts not in CLIP_STARTS:
+            raise ValueError(f"Sampler: clip_starts must be one of {list(CLIP_STARTS)}, "
+                             f"got {clip_starts!r}")
+        if clip_starts == "official" and not dense_sample:
+            raise ValueError("Sampler: clip_starts 'official' describes dense clips; "
+                             "set dense_sample: True")
         for name, value in (("num_seg", num_seg), ("seg_len", seg_len),
                             ("dense_stride", dense_stride), ("num_clips", num_clips)):
             check_positive_int(value, name, "Sampler")
@@ -144,6 +164,7 @@ class Sampler:
         self.dense_sample = bool(dense_sample)
         self.dense_stride = dense_stride
         self.num_clips = num_clips
+        self.clip_starts = clip_starts
 
     def sample_indices(self, frames_len: int) -> np.ndarray:
         """Indices of all clips, clip-major: int64 [num_clips * num_seg * seg_len]."""
@@ -152,7 +173,7 @@ class Sampler:
             if self.dense_sample:
                 clips.append(dense_indices(frames_len, self.num_seg, self.seg_len,
                                            self.dense_stride, self.valid_mode, clip,
-                                           self.num_clips))
+                                           self.num_clips, self.clip_starts))
             else:
                 clips.append(tsn_indices(frames_len, self.num_seg, self.seg_len, self.valid_mode,
                                          clip, self.num_clips))
@@ -164,33 +185,32 @@ class Sampler:
         if frames_len < 1:
             raise DecodeError(results["filename"], f"frames_len is {frames_len}")
         reader = results.pop("reader")
-        results["imgs"], indices = self.read_decodable(reader, results["filename"], frames_len)
+        results["imgs"], indices, results["decodable_len"] = self.read_decodable(
+            reader, results["filename"], frames_len)
         results["frame_indices"] = indices
         return results
 
     def read_decodable(self, reader, path: str, frames_len: int):
         """Sample and read; on failure sample again within the first half, down to one frame.
 
-        A container's header can promise more frames than decode (seen: 444 vs 68), and decord's
-        decoder can stay broken after a failed read, so each retry reopens the file. The first
+        A container's header can promise more frames than decode (seen: 444 vs 68). The first
         error is raised if nothing decodes.
+
+        Returns:
+            (frames uint8 [K, H, W, 3], indices int64 [K], length of the prefix sampled from).
         """
         length, first_error = frames_len, None
         while True:
             indices = self.sample_indices(length)
             try:
-                frames = read_frames(reader, indices, path)
+                frames = reader.read(indices)
             except DecodeError as err:
                 first_error = first_error or err
                 if length == 1:
                     raise first_error from None
                 length //= 2
-                try:
-                    reader = open_reader(path)
-                except DecodeError:
-                    raise first_error from None
                 continue
             if length != frames_len:
                 logger.warning("%s: header says %d frames but only the first %d could be sampled",
                                path, frames_len, length)
-            return frames, indices
+            return frames, indices, length

@@ -1,0 +1,162 @@
+"""What every clip dataset shares: a PaddleVideo list file, a per-sample pipeline, and the handling
+of samples that cannot be decoded.
+
+Why the failure handling lives here: real datasets contain broken or truncated files, and one bad
+file must cost neither a multi-hour run nor an evaluation -- but silently skipping would hide data
+problems. So a sample that fails to decode is never fatal and never hidden:
+
+* train (``test_mode`` False): the failure is recorded and another random sample takes its place
+  (bounded retries), so batches keep their size;
+* valid / test: the sample is returned as failed (no clip) and left out of the batch, so metrics are
+  computed over the videos that were really scored.
+
+Either way the failure (index and reason) travels with the batch to the main process (see
+``loader/batch.py``), where the training loop and the evaluation log, count and report it. Decoding
+happens in DataLoader worker processes, so this is the one channel that reaches the main process.
+"""
+import logging
+import os
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple, Union
+
+import numpy as np
+import paddle
+
+from paddlevideo.loader.errors import DecodeError
+from paddlevideo.loader.pipelines import Compose
+from paddlevideo.registry import ConfigError
+
+logger = logging.getLogger("paddlevideo")
+
+
+class ClipSample(NamedTuple):
+    """One item of a clip dataset.
+
+    ``imgs`` is the pipeline's float32 clip, or None when sample ``index`` failed (valid/test);
+    ``failures`` lists ``(index, reason)`` of every sample that failed while producing this item.
+    """
+    imgs: Optional[np.ndarray]
+    label: int
+    index: int
+    failures: Tuple[Tuple[int, str], ...]
+
+
+def parse_label(text: str, where: str, num_classes: Optional[int]) -> int:
+    """An integer class label in ``[0, num_classes)``, or a ConfigError saying ``where``."""
+    try:
+        label = int(text)
+    except ValueError as err:
+        raise ConfigError(f"{where}: label {text!r} is not an integer") from err
+    if label < 0 or (num_classes is not None and label >= num_classes):
+        bound = f"[0, {num_classes})" if num_classes is not None else ">= 0"
+        raise ConfigError(f"{where}: label {label} is outside {bound}")
+    return label
+
+
+def read_list_lines(file_path: str) -> List[Tuple[int, str]]:
+    """Non-blank lines of a list file as ``(line number, stripped text)``.
+
+    Raises:
+        ConfigError: the file (config key ``file_path``) is missing or holds no samples.
+    """
+    if not os.path.isfile(file_path):
+        raise ConfigError(f"DATASET file_path: list file '{file_path}' does not exist")
+    with open(file_path, encoding="utf-8") as handle:
+        lines = [(n, raw.strip()) for n, raw in enumerate(handle, start=1) if raw.strip()]
+    if not lines:
+        raise ConfigError(f"DATASET file_path: list file '{file_path}' contains no samples")
+    return lines
+
+
+def check_count(value: Any, name: str, owner: str, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{owner}: {name} must be an int >= {minimum}, got {value!r}")
+
+
+class ClipDataset(paddle.io.Dataset):
+    """Samples listed in ``file_path``, each turned into a clip by ``pipeline``.
+
+    Subclasses say how one list line becomes the pipeline's starting ``results`` dict
+    (``parse_line``). ``samples[i]`` is that dict; it always holds ``filename`` (the video file or
+    frame folder, used in every message) and ``label``.
+
+    Args:
+        file_path: the list file.
+        pipeline: the ``PIPELINE.<mode>`` config section (an already built ``Compose`` is used as is).
+        data_prefix: directory joined in front of every listed path.
+        suffix: appended to every listed path.
+        num_classes: if given, labels must lie in [0, num_classes).
+        test_mode: failed samples are returned as failed instead of being replaced.
+        num_retries: replacement samples tried after a failure in train mode; when all of them fail
+            too, a RuntimeError stops the run (the data is broken beyond substitution).
+
+    Raises:
+        ConfigError: bad list file (file and line named) or pipeline config.
+        ValueError: non-positive ``num_classes`` or negative ``num_retries``.
+    """
+
+    def __init__(self, file_path: str, pipeline: Union[dict, Compose], data_prefix: str = "",
+                 suffix: str = "", num_classes: Optional[int] = None, test_mode: bool = False,
+                 num_retries: int = 5):
+        super().__init__()
+        owner = type(self).__name__
+        if num_classes is not None:
+            check_count(num_classes, "num_classes", owner, 1)
+        check_count(num_retries, "num_retries", owner, 0)
+        self.file_path = file_path
+        self.data_prefix, self.suffix = data_prefix, suffix
+        self.num_classes = num_classes
+        self.test_mode = bool(test_mode)
+        self.num_retries = num_retries
+        self.samples: List[Dict[str, Any]] = [
+            self.parse_line(text, f"list file '{file_path}', line {n}: {text!r}")
+            for n, text in read_list_lines(file_path)]
+        self.pipeline = pipeline if isinstance(pipeline, Compose) else Compose(pipeline)
+
+    def parse_line(self, line: str, where: str) -> Dict[str, Any]:
+        """One list line -> the pipeline's starting ``results`` (``filename``, ``label``, ...)."""
+        raise NotImplementedError
+
+    def full_path(self, relative: str) -> str:
+        return os.path.join(self.data_prefix, relative + self.suffix)
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def path(self, idx: int) -> str:
+        """The file or folder of sample ``idx``, as used in messages."""
+        return self.samples[idx]["filename"]
+
+    def label(self, idx: int) -> int:
+        return self.samples[idx]["label"]
+
+    def load(self, idx: int) -> np.ndarray:
+        """Run the pipeline on sample ``idx``: its float32 clip. DecodeError propagates."""
+        results = self.pipeline(dict(self.samples[idx]))
+        return np.asarray(results["imgs"], dtype=np.float32)
+
+    def _other_index(self, idx: int) -> int:
+        """A uniformly random index other than ``idx`` (``idx`` itself if it is the only one)."""
+        if len(self.samples) == 1:
+            return idx
+        other = int(np.random.randint(0, len(self.samples) - 1))
+        return other + 1 if other >= idx else other
+
+    def __getitem__(self, idx: int) -> ClipSample:
+        """Sample ``idx`` (or its replacement in train mode) with the failures met on the way.
+
+        Raises:
+            RuntimeError: train mode and ``num_retries + 1`` samples in a row failed to decode.
+        """
+        failures, current = [], idx
+        while True:
+            try:
+                return ClipSample(self.load(current), self.label(current), current, tuple(failures))
+            except DecodeError as err:
+                failures.append((current, err.reason or str(err)))
+            if self.test_mode:
+                return ClipSample(None, self.label(idx), idx, tuple(failures))
+            if len(failures) > self.num_retries:
+                raise RuntimeError(
+                    f"{len(failures)} consecutive samples failed to decode, starting from sample {idx}: "
+                    + "; ".join(f"{self.path(i)}: {reason}" for i, reason in failures))
+            current = self._other_index(current)
