@@ -6,8 +6,11 @@
 INPUT is a video, a directory (searched recursively) or a list file (``.txt``/``.list``; one path per
 line, optional trailing label; relative paths are joined to ``--data_prefix``, default the list's
 directory). Preprocessing is the config's ``PIPELINE.test``, the same code ``main.py --test`` runs.
-Videos that cannot be decoded are reported and skipped. Exit status: 0 all predicted, 1 some videos
-failed, 2 bad arguments or config.
+Videos that cannot be decoded are reported and skipped. A video whose later frames do not decode (a
+truncated file) is predicted from its readable frames with a warning naming it and the readable vs
+header frame counts: printed under its file name and as ``warning`` in its ``--json`` result (null
+for videos read in full). Exit status: 0 all predicted (warnings included), 1 some videos failed,
+2 bad arguments or config.
 """
 import argparse
 import os
@@ -111,8 +114,10 @@ def run(args: argparse.Namespace) -> int:
         print("\n".join(result.lines()), flush=True)
     wall = time.perf_counter() - start
     failed = [r for r in results if isinstance(r, Failure)]
+    partial = [r for r in results if getattr(r, "warning", None)]
     print(f"Predicted {len(results) - len(failed)} of {len(results)} videos"
-          + (f"; {len(failed)} could not be read" if failed else ""))
+          + (f"; {len(failed)} could not be read" if failed else "")
+          + (f"; {len(partial)} from part of the video only (see the warnings)" if partial else ""))
     if args.benchmark:
         print_benchmark(timer, len(results) - len(failed), wall)
     if args.json:

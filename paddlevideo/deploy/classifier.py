@@ -2,11 +2,13 @@
 
 Preprocessing is ``Compose(cfg.PIPELINE.test)`` -- the very code ``main.py --test`` runs through
 ``VideoDataset`` -- so an exported model scores a video exactly as testing does. Videos that cannot
-be decoded become :class:`Failure` entries and the rest of the batch goes on.
+be decoded become :class:`Failure` entries and the rest of the batch goes on. A video whose later
+frames do not decode is scored from its readable frames, and its :class:`Prediction` carries a
+``warning`` saying so (see :func:`truncation_warning`).
 """
 import logging
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, Iterator, List, Optional, Union
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -34,6 +36,23 @@ def top_k(probs: np.ndarray, k: int) -> np.ndarray:
     return np.argsort(-probs, kind="stable")[:k]
 
 
+def truncation_warning(path: str, results: Dict[str, Any]) -> Optional[str]:
+    """What to tell the user when the test pipeline sampled ``path`` from a prefix of its frames.
+
+    Why: a truncated file often decodes partly, and a prediction from its first frames looks as
+    confident as any other; the ``Sampler`` retries within shorter prefixes and records the one
+    it used as ``decodable_len`` (``frames_len`` is the header's count).
+
+    Returns:
+        The warning, or None when the clip was sampled from all the frames the header lists.
+    """
+    frames_len, decodable_len = results.get("frames_len"), results.get("decodable_len")
+    if frames_len is None or decodable_len is None or decodable_len >= frames_len:
+        return None
+    return (f"{path}: truncated or damaged video: its header lists {frames_len} frames but only "
+            f"the first {decodable_len} were readable; the scores come from those frames only")
+
+
 @dataclass
 class Prediction:
     """Scores of one video: ``probs`` is the softmax over all classes, ``classes`` the top-k ids."""
@@ -43,16 +62,21 @@ class Prediction:
     scores: List[float]
     names: List[Optional[str]]
     probs: np.ndarray = field(repr=False)
+    warning: Optional[str] = None  # set when the clip came from part of the video only
 
     def to_dict(self) -> Dict:
         return {"file": self.file,
                 "top_k": [{"class": c, "score": s, "label": n}
                           for c, s, n in zip(self.classes, self.scores, self.names)],
-                "scores": [float(p) for p in self.probs]}
+                "scores": [float(p) for p in self.probs],
+                "warning": self.warning}
 
     def lines(self) -> List[str]:
-        """PaddleVideo's console format, plus the class name when a label file was given."""
+        """PaddleVideo's console format, plus the class name when a label file was given and the
+        warning (before the scores it qualifies) when there is one."""
         out = [f"Current video file: {self.file}"]
+        if self.warning is not None:
+            out.append(f"\twarning: {self.warning}")
         for rank, (cls, score, name) in enumerate(zip(self.classes, self.scores, self.names), 1):
             out.append(f"\ttop-{rank} class: {cls}")
             out.append(f"\ttop-{rank} score: {score:.6f}")
@@ -73,6 +97,9 @@ class Failure:
 
     def lines(self) -> List[str]:
         return [f"Current video file: {self.file}", f"\terror: {self.error}"]
+
+
+Waiting = Tuple[str, Optional[str]]  # (path, truncation warning) of a decoded video in the batch
 
 
 class VideoClassifier:
@@ -101,27 +128,32 @@ class VideoClassifier:
             logger.warning("label file %s has %d classes but the model has %d", labels.path,
                            len(labels), num_classes)
 
-    def preprocess(self, path: str) -> np.ndarray:
-        """One video -> float32 ``[C, V*T, H, W]`` through the test pipeline.
+    def preprocess(self, path: str) -> Tuple[np.ndarray, Optional[str]]:
+        """One video -> float32 ``[C, V*T, H, W]`` through the test pipeline, and the
+        :func:`truncation_warning` (None for a video that decoded in full).
 
         Raises:
             DecodeError: the video cannot be decoded.
             ConfigError: the pipeline output does not match the exported input (INFERENCE section).
         """
-        imgs = np.asarray(self.pipeline({"filename": path, "label": 0})["imgs"], dtype=np.float32)
+        results = self.pipeline({"filename": path, "label": 0})
+        imgs = np.asarray(results["imgs"], dtype=np.float32)
         if list(imgs.shape) != self.clip_shape:
             raise ConfigError(f"PIPELINE.test gives clips of shape {list(imgs.shape)} but the model input "
                               f"is [B, {', '.join(map(str, self.clip_shape))}] (INFERENCE num_seg x "
                               f"views, target_size); make them agree")
-        return imgs
+        return imgs, truncation_warning(path, results)
 
-    def postprocess(self, files: List[str], logits: np.ndarray) -> List[Prediction]:
+    def postprocess(self, files: List[str], logits: np.ndarray,
+                    warnings: Optional[List[Optional[str]]] = None) -> List[Prediction]:
         probs = softmax(logits)
+        warnings = warnings or [None] * len(files)
         predictions = []
-        for path, row in zip(files, probs):
+        for path, row, warning in zip(files, probs, warnings):
             classes = [int(c) for c in top_k(row, self.top_k)]
             names = [self.labels.name(c) if self.labels is not None else None for c in classes]
-            predictions.append(Prediction(path, classes, [float(row[c]) for c in classes], names, row))
+            predictions.append(Prediction(path, classes, [float(row[c]) for c in classes], names, row,
+                                          warning))
         return predictions
 
     def predict(self, files: Iterable[str], batch_size: int = 1,
@@ -132,13 +164,14 @@ class VideoClassifier:
         per batch.
         """
         timer = timer or StageTimer()
-        pending: List[Union[Failure, str]] = []  # input order; str = waiting in the batch
+        pending: List[Union[Failure, Waiting]] = []  # in input order
         clips: List[np.ndarray] = []
         for path in files:
             try:
                 with timer("preprocess"):
-                    clips.append(self.preprocess(path))
-                pending.append(path)
+                    imgs, warning = self.preprocess(path)
+                clips.append(imgs)
+                pending.append((path, warning))
             except DecodeError as err:
                 logger.debug("skipping %s: %s", path, err.reason)
                 pending.append(Failure(path, str(err)))
@@ -147,14 +180,16 @@ class VideoClassifier:
                 pending, clips = [], []
         yield from self._flush(pending, clips, timer)
 
-    def _flush(self, pending: List[Union[Failure, str]], clips: List[np.ndarray],
+    def _flush(self, pending: List[Union[Failure, Waiting]], clips: List[np.ndarray],
                timer: StageTimer) -> Iterator[Union[Prediction, Failure]]:
         predictions: List[Prediction] = []
         if clips:
+            waiting = [p for p in pending if not isinstance(p, Failure)]
             with timer("inference"):
                 logits = self.predictor.run(np.stack(clips))
             with timer("postprocess"):
-                predictions = self.postprocess([p for p in pending if isinstance(p, str)], logits)
+                predictions = self.postprocess([path for path, _ in waiting], logits,
+                                               [warning for _, warning in waiting])
         queue = iter(predictions)
         for item in pending:
             yield item if isinstance(item, Failure) else next(queue)

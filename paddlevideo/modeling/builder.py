@@ -18,6 +18,9 @@ def build_head(cfg: Dict) -> nn.Layer:
 def build_model(cfg: Dict, init: bool = True) -> nn.Layer:
     """Build a recognizer from ``MODEL`` (``framework``, ``backbone``, ``head``).
 
+    Any other MODEL key is a keyword of the recognizer's constructor (e.g. ``avg_type``); a key the
+    recognizer does not accept is an error naming the accepted keys.
+
     Args:
         cfg: the MODEL section.
         init: run ``init_weights`` (random init + ``backbone.pretrained``); skip it when a full
@@ -26,10 +29,8 @@ def build_model(cfg: Dict, init: bool = True) -> nn.Layer:
     for key in ("framework", "backbone", "head"):
         if key not in cfg:
             raise ConfigError(f"MODEL: missing required key '{key}'")
-    extra = set(cfg) - {"framework", "backbone", "head"}
-    if extra:
-        raise ConfigError(f"MODEL: unknown key(s) {sorted(extra)}; expected framework, backbone, head")
-    model = build({"framework": cfg["framework"]}, RECOGNIZERS, key="framework",
+    recognizer_cfg = {k: v for k, v in cfg.items() if k not in ("backbone", "head")}
+    model = build(recognizer_cfg, RECOGNIZERS, key="framework",
                   backbone=build_backbone(cfg["backbone"]), head=build_head(cfg["head"]))
     if init:
         model.init_weights()

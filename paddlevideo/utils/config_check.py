@@ -66,9 +66,8 @@ def check_components(cfg: Dict) -> None:
     for key in ("framework", "backbone", "head"):
         if key not in model:
             raise ConfigError(f"MODEL: missing required key '{key}'")
-    if set(model) - {"framework", "backbone", "head"}:
-        raise ConfigError(f"MODEL: unknown key(s) {sorted(set(model) - {'framework', 'backbone', 'head'})}")
-    RECOGNIZERS.get(model["framework"])
+    framework = {k: v for k, v in model.items() if k not in ("backbone", "head")}
+    _check_named(framework, RECOGNIZERS, "MODEL", key="framework", injected=("backbone", "head"))
     _check_named(model["backbone"], BACKBONES, "MODEL.backbone")
     _check_named(model["head"], HEADS, "MODEL.head")
     unknown = set(cfg["DATASET"]) - DATASET_KEYS
@@ -107,6 +106,8 @@ def schema_keys(cfg: Dict, path: Tuple[str, ...]) -> set:
     node = cfg
     for key in path:
         node = node[int(key)] if isinstance(node, list) else node.get(key, {})
+    if path == ("MODEL",) and "framework" in node:
+        return _constructor_keys(RECOGNIZERS.get(node["framework"])) | {"framework"}
     named = {("MODEL", "backbone"): BACKBONES, ("MODEL", "head"): HEADS, ("OPTIMIZER",): OPTIMIZERS,
              ("OPTIMIZER", "learning_rate"): LRSCHEDULERS, ("METRIC",): METRICS}
     if path in named and "name" in node:

@@ -177,22 +177,19 @@ def test_decoder_and_sampler_on_real_video(make_video, frame_ids):
                   ).max() <= 4
 
 
-def test_truncated_video_gives_a_prefix_clip_or_a_decode_error(make_video, caplog):
-    """A cut-off file opens (the container still lists frames) but frames fail to decode. Whether
-    decord can still decode the first frames varies between runs of the same file, so the contract
-    is: a clip sampled within the decodable prefix (with a warning), or a DecodeError naming the
-    file -- never another exception type, which the dataset would not catch."""
+def test_truncated_video_gives_a_prefix_clip(make_video, frame_ids, pv_log):
+    """A cut-off file opens (the container still lists frames) but its later frames do not
+    decode. decord's reads of such files fail at random from run to run; OpenCV, tried after
+    each failed decord read, decodes the readable prefix the same way every time, so the outcome
+    is fixed: the right frames from a shorter prefix, and a warning naming the file."""
     path = make_video("trunc.avi", num_frames=20)
     data = path.read_bytes()
     path.write_bytes(data[:int(len(data) * 0.6)])
-    decoded = VideoDecoder()({"filename": str(path), "label": 0})
-    header = decoded["frames_len"]
-    try:
-        results = Sampler(num_seg=4, valid_mode=True)(decoded)
-    except DecodeError as err:
-        assert "trunc.avi" in str(err)
-        return
-    assert results["imgs"].shape[0] == 4 and results["frame_indices"].max() < header
+    results = Sampler(num_seg=4, valid_mode=True)(VideoDecoder()({"filename": str(path), "label": 0}))
+    indices = results["frame_indices"]
+    assert results["imgs"].shape[0] == 4 and frame_ids(results["imgs"]).tolist() == indices.tolist()
+    assert indices.max() < results["decodable_len"] < results["frames_len"]
+    assert any("trunc.avi" in m and "only the first" in m for m in pv_log)
 
 
 def test_decoder_reports_path_of_broken_and_missing_files(make_broken_video, tmp_path):

@@ -76,7 +76,7 @@ def test_scientific_notation_without_dot_is_a_float(tmp_path):
     ("METRIC.name=Top1", "Unknown metric"),
     ("INFERENCE.num_seg=16", "INFERENCE.num_seg \\(16\\) must equal"),
     ("epochs=ten", "'epochs' expects int"),
-    ("DATASET.train.format=FrameDataset", "Unknown dataset"),
+    ("DATASET.train.format=RawFramesDataset", "Unknown dataset"),
     ("noequals", "KEY=VALUE"),
 ])
 def test_bad_configs_name_the_problem(override, message):

@@ -3,13 +3,14 @@
 Numpy/cv2/decord only -- no paddle -- because these run inside DataLoader worker processes.
 A sample flows as a ``results`` dict that starts as ``{'filename': str, 'label': int}``.
 """
-from .augmentations import CenterCrop, JitterScale, RandomCrop, RandomFlip, Scale, ThreeCrop
+from .augmentations import (CenterCrop, FlipViews, JitterScale, RandomCrop, RandomFlip, Scale,
+                            ThreeCrop)
 from .compose import Compose
 from .decode import VideoDecoder
 from .normalize import Image2Array, Normalization
 from .sample import Sampler
 
 __all__ = [
-    "CenterCrop", "Compose", "Image2Array", "JitterScale", "Normalization", "RandomCrop",
+    "CenterCrop", "Compose", "FlipViews", "Image2Array", "JitterScale", "Normalization", "RandomCrop",
     "RandomFlip", "Sampler", "Scale", "ThreeCrop", "VideoDecoder",
 ]

@@ -165,44 +165,82 @@ class CenterCrop:
         return results
 
 
-def three_crop_offsets(h: int, w: int, t: int) -> List[Tuple[int, int]]:
-    """(y, x) of the 3 views: left/centre/right for landscape (w >= h), else top/centre/bottom.
+THREE_CROP_ALONG = ("long_side", "width")
 
-    The views slide along the long side and are centred on the short side.
+
+def three_crop_offsets(h: int, w: int, t: int, along: str = "long_side") -> List[Tuple[int, int]]:
+    """(y, x) of the 3 views of a ``t`` x ``t`` crop from an ``h`` x ``w`` frame.
+
+    ``along="long_side"``: left/centre/right for landscape and square frames (w >= h), else
+    top/centre/bottom; the views slide along the long side and are centred on the short side.
+    ``along="width"``: always left/centre/right, vertically centred, as the official TokShift
+    ``Test_ClipAug`` (``clip_crop`` types 1 and 2 plus ``clip_center_crop``); on a portrait frame
+    scaled to short side ``t`` the three views are then the same centre crop.
+    Centre offsets round down (``(side - t) // 2``), as the official ``int((side - t) / 2.0)``.
     """
-    if w >= h:
-        return [((h - t) // 2, x) for x in (0, (w - t) // 2, w - t)]
-    return [(y, (w - t) // 2) for y in (0, (h - t) // 2, h - t)]
+    centre_y, centre_x = (h - t) // 2, (w - t) // 2
+    if along == "width" or w >= h:
+        return [(centre_y, x) for x in (0, centre_x, w - t)]
+    return [(y, centre_x) for y in (0, centre_y, h - t)]
 
 
 @PIPELINES.register()
 class ThreeCrop:
-    """Official TokShift 3-view test crop: three ``target_size`` squares along the long side.
+    """3-view test crop: three ``target_size`` squares, left/centre/right (or top/centre/bottom).
 
-    Views are left/centre/right (top/centre/bottom for portrait frames), see
-    ``three_crop_offsets``. They are concatenated on the frame axis, crop-major: rows
-    ``v*N .. (v+1)*N - 1`` hold view ``v`` of all N input frames. With clip-major ``Sampler``
-    output each consecutive block of ``num_seg`` frames is therefore one (view, clip) pair.
+    Where the views sit is set by ``along`` (see ``three_crop_offsets``). They are concatenated on
+    the frame axis, crop-major: rows ``v*N .. (v+1)*N - 1`` hold view ``v`` of all N input frames.
+    With clip-major ``Sampler`` output each consecutive block of ``num_seg`` frames is therefore
+    one (view, clip) pair.
 
     Requires / changes: ``imgs`` [N, H, W, C] -> [3*N, target_size, target_size, C].
 
     Args:
         target_size: side of each square view, in pixels.
+        along: ``"long_side"`` (default) slides the views along the long side, so portrait
+            videos get top/centre/bottom views; ``"width"`` always slides them horizontally, as
+            the official TokShift test code does (portrait videos then get three centre crops).
 
     Raises:
-        ValueError: a frame side is smaller than ``target_size`` (at call time).
+        ValueError: an unknown ``along`` (at construction); a frame side smaller than
+            ``target_size`` (at call time).
     """
 
-    def __init__(self, target_size: int):
+    def __init__(self, target_size: int, along: str = "long_side"):
         check_positive_int(target_size, "target_size", "ThreeCrop")
+        if along not in THREE_CROP_ALONG:
+            raise ValueError(f"ThreeCrop: along must be one of {list(THREE_CROP_ALONG)}, "
+                             f"got {along!r}")
         self.target_size = target_size
+        self.along = along
 
     def __call__(self, results: Dict[str, Any]) -> Dict[str, Any]:
         imgs = _imgs(results, "ThreeCrop")
         h, w = _check_fits(imgs, self.target_size, "ThreeCrop")
         t = self.target_size
-        views = [imgs[:, y:y + t, x:x + t] for y, x in three_crop_offsets(h, w, t)]
+        views = [imgs[:, y:y + t, x:x + t] for y, x in three_crop_offsets(h, w, t, self.along)]
         results["imgs"] = np.concatenate(views, axis=0)
+        return results
+
+
+@PIPELINES.register()
+class FlipViews:
+    """Test-time flip views: appends a horizontally flipped copy of every frame.
+
+    The official TokShift ``VAL_FLIP`` option scores each clip a second time, mirrored. Put this
+    op after ``Scale`` and before ``ThreeCrop``/``CenterCrop``: the official code flips the whole
+    frame and then crops, and cropping after the flip is what keeps the mirrored centre view
+    exact when ``W - target_size`` is odd (flipping the crops instead would shift it by one
+    pixel). Each crop then holds the original views followed by their mirrors, so every
+    ``num_seg`` block is still one view and the number of views doubles.
+
+    Requires / changes: ``imgs`` [N, H, W, C] -> [2*N, H, W, C]; rows ``N .. 2N-1`` are rows
+    ``0 .. N-1`` flipped left-right.
+    """
+
+    def __call__(self, results: Dict[str, Any]) -> Dict[str, Any]:
+        imgs = _imgs(results, "FlipViews")
+        results["imgs"] = np.concatenate([imgs, imgs[:, :, ::-1]], axis=0)
         return results
 
 
