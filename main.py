@@ -7,7 +7,7 @@ import yaml
 
 from paddlevideo.registry import ConfigError
 from paddlevideo.utils.cli import run_reporting_errors
-from paddlevideo.utils.config import get_config
+from paddlevideo.utils.config import DEFAULT_SEED, get_config
 from paddlevideo.utils.logger import setup_logger
 
 
@@ -19,10 +19,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--test", action="store_true", help="evaluate -w WEIGHTS on DATASET.test")
     parser.add_argument("--validate", action="store_true", help="validate after epochs, keep the best")
     parser.add_argument("-w", "--weights", help="weights: checkpoint to test, or to fine-tune from")
-    parser.add_argument("--seed", type=int, default=None, help="random seed")
+    parser.add_argument("--seed", type=int, default=None,
+                        help=f"random seed (default: the config's seed, else {DEFAULT_SEED})")
     parser.add_argument("--amp", action="store_true", help="mixed precision (GPU only; fp32 on CPU)")
     parser.add_argument("--amp_level", default="O1", choices=["O1", "O2"])
-    parser.add_argument("--resume", help="resume from <model_name>_epoch_N.pdparams (+ its .pdopt)")
+    parser.add_argument("--amp_dtype", default="float16", choices=["float16", "bfloat16"],
+                        help="AMP compute type (bfloat16 needs no loss scaling)")
+    parser.add_argument("--resume", help="continue a run: a checkpoint (<model_name>_epoch_N or _latest "
+                                         ".pdparams, with its .pdopt) or 'auto' (the newest in output_dir)")
     return parser.parse_args(argv)
 
 
@@ -30,6 +34,7 @@ def run(args: argparse.Namespace) -> None:
     import paddle.distributed as dist
 
     from paddlevideo.tasks import test_model, train_model
+    from paddlevideo.tasks.train import TrainOptions
     from paddlevideo.utils.runtime import select_device, set_seed
 
     cfg = get_config(args.config, overrides=args.override)
@@ -38,14 +43,15 @@ def run(args: argparse.Namespace) -> None:
                           cfg.get("log_level", "INFO"), dist.get_rank())
     logger.info("config %s (overrides %s):\n%s", args.config, args.override,
                 yaml.safe_dump(json.loads(json.dumps(cfg)), sort_keys=False).rstrip())
-    seed = args.seed if args.seed is not None else cfg.get("seed")
+    seed = args.seed if args.seed is not None else cfg.get("seed", DEFAULT_SEED)
     set_seed(seed)
     if args.test:
         if not args.weights:
             raise ConfigError("--test needs -w WEIGHTS")
         test_model(cfg, args.weights, args.amp, args.amp_level)
     else:
-        train_model(cfg, args.weights, args.validate, args.amp, args.amp_level, args.resume, seed)
+        train_model(cfg, TrainOptions(args.weights, args.validate, args.amp, args.amp_level, args.amp_dtype,
+                                      args.resume, seed))
 
 
 def main(argv=None) -> int:

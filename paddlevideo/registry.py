@@ -9,9 +9,9 @@ import inspect
 import typing
 from typing import Any, Callable, Dict, Optional
 
+from .errors import ConfigError
 
-class ConfigError(ValueError):
-    """A config, list file or checkpoint that cannot be used, with a message saying where and why."""
+
 
 
 class Registry:

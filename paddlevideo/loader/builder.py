@@ -1,11 +1,13 @@
 """Datasets and data loaders from the DATASET and PIPELINE sections."""
-from typing import Dict, Optional
+import signal
+from typing import Dict
 
-import numpy as np
 import paddle
 
 from ..registry import DATASETS, ConfigError, build
+from ..utils.runtime import rank, world_size
 from .batch import collate_clips
+from .sampler import EpochBatchSampler
 from .pipelines import Compose
 
 BATCH_KEYS = {"train": ("batch_size", "num_workers"),
@@ -31,46 +33,65 @@ def loader_settings(dataset_cfg: Dict, mode: str):
     return int(batch_size), int(num_workers)
 
 
-class WorkerSeeder:
-    """``worker_init_fn`` giving every (seed, rank, epoch, worker) its own numpy stream.
+WORKER_GRACE_SECONDS = 20
 
-    Paddle re-creates workers for every pass over the loader, so setting ``epoch`` before a pass makes
-    augmentations differ across epochs yet repeat exactly for the same ``--seed``.
+
+def _exit_after_grace(signum, frame) -> None:
+    signal.alarm(WORKER_GRACE_SECONDS)  # SIGALRM's default action ends the worker
+
+
+def worker_signals(worker_id: int) -> None:
+    """``worker_init_fn``: stop signals are the main process's to act on.
+
+    A pre-empted job's SIGTERM (and a terminal's Ctrl-C) often reaches the whole process group. The
+    main process finishes its step, checkpoints and shuts the loader down (``utils/preemption.py``);
+    a worker dying under it would make Paddle raise in the middle of that step instead. So workers
+    ignore SIGINT and outlive a SIGTERM by ``WORKER_GRACE_SECONDS`` -- bounded, so that a worker
+    nobody shuts down still ends.
     """
-
-    def __init__(self, seed: Optional[int], rank: int):
-        self.seed = 0 if seed is None else int(seed)
-        self.rank = rank
-        self.epoch = 0
-
-    def __call__(self, worker_id: int) -> None:
-        np.random.seed((self.seed * 1_000_003 + self.rank * 10_007 + self.epoch * 101 + worker_id) % 2**32)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _exit_after_grace)
 
 
-def build_dataloader(dataset, batch_size: int, num_workers: int, shuffle: bool, drop_last: bool,
-                     seeder: Optional[WorkerSeeder] = None, distributed: bool = False):
-    """A ``paddle.io.DataLoader`` of ``[imgs, labels, meta]`` batches (``loader/batch.py``), sharded
-    over ranks when ``distributed``."""
-    if distributed:
-        sampler = paddle.io.DistributedBatchSampler(dataset, batch_size=batch_size, shuffle=shuffle,
-                                                    drop_last=drop_last)
-    else:
-        sampler = paddle.io.BatchSampler(dataset, batch_size=batch_size, shuffle=shuffle,
-                                         drop_last=drop_last)
+def close_loader_iterator(iterator) -> None:
+    """Stop a loader iterator's worker processes now (not when garbage collection gets to it), e.g.
+    when an epoch ends early on a stop request or an error."""
+    shutdown = getattr(iterator, "_try_shutdown_all", None)  # Paddle's multi-process iterator
+    if shutdown is not None:
+        shutdown()
+
+
+def build_dataloader(dataset, batch_sampler, num_workers: int):
+    """Batches ``[imgs, labels, meta]`` (``loader/batch.py``) of ``dataset`` in ``batch_sampler``'s order."""
     if num_workers == 0:
-        return InProcessLoader(dataset, sampler)
-    return paddle.io.DataLoader(dataset, batch_sampler=sampler, num_workers=num_workers,
-                                collate_fn=collate_clips, worker_init_fn=seeder,
+        return InProcessLoader(dataset, batch_sampler)
+    return paddle.io.DataLoader(dataset, batch_sampler=batch_sampler, num_workers=num_workers,
+                                collate_fn=collate_clips, worker_init_fn=worker_signals,
                                 use_shared_memory=True)
 
 
-def build_loader(cfg: Dict, mode: str, distributed: bool, seeder: Optional[WorkerSeeder] = None):
-    """Dataset + loader for ``mode`` with the DATASET section's batch size and workers (shuffled and
-    last partial batch dropped in train only)."""
+def eval_batch_sampler(dataset, batch_size: int, distributed: bool):
+    """Dataset order; with several processes the sampler pads, and the evaluation drops the repeats
+    by sample index."""
+    if distributed:
+        return paddle.io.DistributedBatchSampler(dataset, batch_size=batch_size, shuffle=False)
+    return paddle.io.BatchSampler(dataset, batch_size=batch_size, shuffle=False)
+
+
+def build_loader(cfg: Dict, mode: str, seed: int = 0):
+    """Dataset + loader for ``mode`` with the DATASET section's batch size and workers.
+
+    Training batches follow ``EpochBatchSampler`` (the order is a function of seed and epoch; the
+    trainer sets the epoch on ``loader.batch_sampler`` and on the dataset); valid/test keep the
+    dataset order.
+    """
     batch_size, workers = loader_settings(cfg["DATASET"], mode)
-    train = mode == "train"
-    return build_dataloader(build_dataset(cfg, mode), batch_size, workers, shuffle=train, drop_last=train,
-                            seeder=seeder, distributed=distributed)
+    dataset = build_dataset(cfg, mode)
+    if mode == "train":
+        sampler = EpochBatchSampler(len(dataset), batch_size, seed, rank(), world_size())
+    else:
+        sampler = eval_batch_sampler(dataset, batch_size, world_size() > 1)
+    return build_dataloader(dataset, sampler, workers)
 
 
 class InProcessLoader:

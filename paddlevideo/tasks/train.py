@@ -1,133 +1,227 @@
-"""Training loop: one epoch, validation, checkpoints, resume. No model-specific branches."""
+"""Training loop: epochs of (accumulated) updates, checkpoints, validation, resume and pre-emption.
+
+No model-specific branches. Where the run is is always ``(epoch, step)``: the epoch in progress and
+the next micro-batch within it. A checkpoint records that position with everything else a resume
+needs (``train_checkpoint.py``), the batch order is a function of (seed, epoch) and every sample's
+augmentation a function of (seed, epoch, index), so a resumed run continues exactly where the
+stopped one was -- at an epoch end, or mid-epoch after SIGTERM/SIGINT or ``save_steps``.
+"""
 import math
 import os
 import time
+from contextlib import nullcontext
+from dataclasses import dataclass
 from typing import Dict, Optional
 
 import paddle
 
+from ..errors import TrainingError
 from ..loader.batch import split_batch
-from ..loader.builder import WorkerSeeder, build_loader, loader_settings
+from ..loader.builder import build_loader, close_loader_iterator, loader_settings
 from ..metrics import build_metric
 from ..modeling.builder import build_model
-from ..registry import ConfigError
 from ..solver import build_optimizer
-from ..utils.checkpoint import (load_file, load_weights, optimizer_state_for_loading,
-                                optimizer_state_for_saving, save_atomic)
+from ..utils.checkpoint import (load_file, load_weights, optimizer_state_for_loading, optimizer_state_for_saving,
+                                save_atomic)
+from ..utils.config import DEFAULT_SEED
 from ..utils.logger import get_logger
 from ..utils.meters import ProgressMeter
+from ..utils.preemption import StopRequest
 from ..utils.runtime import Precision, init_distributed, rank, world_size
+from .accumulation import AccumulationGroups, accumulation_steps
 from .evaluate import evaluate, summarize, unwrap
 from .failures import TrainingFailures, max_failure_ratio
+from .train_checkpoint import find_resumable, load_checkpoint, restore_rng_states, save_checkpoint
 
 
-def accumulation_steps(cfg: Dict, batch_size: int) -> int:
-    """Gradient accumulation from ``GRADIENT_ACCUMULATION.global_batch_size`` (1 when absent)."""
-    global_bs = cfg.get("GRADIENT_ACCUMULATION", {}).get("global_batch_size")
-    if not global_bs:
-        return 1
-    per_step = batch_size * world_size()
-    if global_bs % per_step:
-        raise ConfigError(f"GRADIENT_ACCUMULATION.global_batch_size ({global_bs}) must be a multiple of "
-                          f"batch_size x GPUs ({batch_size} x {world_size()})")
-    return global_bs // per_step
+@dataclass
+class TrainOptions:
+    """The command line's say in a training run (``main.py`` flags)."""
+    weights: Optional[str] = None
+    validate: bool = False
+    amp: bool = False
+    amp_level: str = "O1"
+    amp_dtype: str = "float16"
+    resume: Optional[str] = None
+    seed: int = DEFAULT_SEED
 
 
 class Trainer:
     """Holds what one training run needs; ``fit`` runs it."""
 
-    def __init__(self, cfg: Dict, weights: Optional[str] = None, validate: bool = False,
-                 amp: bool = False, amp_level: str = "O1", seed: Optional[int] = None):
-        self.cfg, self.validate, self.logger = cfg, validate, get_logger()
+    def __init__(self, cfg: Dict, options: TrainOptions):
+        self.cfg, self.options, self.logger = cfg, options, get_logger()
         self.parallel = init_distributed()
-        self.precision = Precision(amp, amp_level)
+        self.precision = Precision(options.amp, options.amp_level, options.amp_dtype)
         self.model = build_model(cfg["MODEL"])
-        if weights:
-            load_weights(self.model, load_file(weights, "-w weights"), source=weights, strict=False)
-        self.seeder = WorkerSeeder(seed, rank())
-        self.train_loader = build_loader(cfg, "train", self.parallel, self.seeder)
-        self.valid_loader = build_loader(cfg, "valid", self.parallel, self.seeder) if validate else None
+        if options.weights:
+            load_weights(self.model, load_file(options.weights, "-w weights"), source=options.weights,
+                         strict=False)
+        self.train_loader = build_loader(cfg, "train", options.seed)
+        self.valid_loader = build_loader(cfg, "valid") if options.validate else None
         self.failures = TrainingFailures(self.train_loader.dataset, max_failure_ratio(cfg["DATASET"]),
                                          world_size())
-        self.accum = accumulation_steps(cfg, loader_settings(cfg["DATASET"], "train")[0])
+        batch_size = loader_settings(cfg["DATASET"], "train")[0]
+        self.groups = AccumulationGroups(len(self.train_loader),
+                                         accumulation_steps(cfg, batch_size, world_size()))
         self.epochs = int(cfg.get("epochs", 1))
-        steps = math.ceil(len(self.train_loader) / self.accum)
-        self.optimizer, self.lr = build_optimizer(cfg["OPTIMIZER"], self.model, steps, self.epochs)
+        self.optimizer, self.lr = build_optimizer(cfg["OPTIMIZER"], self.model,
+                                                  self.groups.updates_per_epoch(), self.epochs)
         self.model, self.optimizer = self.precision.decorate(self.model, self.optimizer)
         self.scaler = self.precision.scaler()
         if self.parallel:
             self.model = paddle.DataParallel(self.model)
         self.metric = build_metric(cfg["METRIC"])
-        self.start_epoch, self.best_top1 = 0, -1.0
-        self.name = cfg["model_name"]
-        self.out = cfg["output_dir"]
+        self.epoch, self.step, self.best_top1, self.skipped_updates = 0, 0, -1.0, 0
+        self.name, self.out = cfg["model_name"], cfg["output_dir"]
+        self.save_steps = int(cfg.get("save_steps", 0))
+        self.last_checkpoint = "none yet"
 
-    def backward_step(self, loss: paddle.Tensor, step_now: bool) -> None:
-        loss = loss / self.accum
-        if self.scaler:
-            self.scaler.scale(loss).backward()
-        else:
-            loss.backward()
-        if not step_now:
-            return
+    # ---------------------------------------------------------------- checkpoints
+    def checkpoint_prefix(self, tag: str) -> str:
+        return os.path.join(self.out, f"{self.name}_{tag}")
+
+    def save(self, tag: str, validated: bool = True) -> None:
+        """Save the run at its current position as ``<model_name>_<tag>.pdparams/.pdopt`` (rank 0)."""
+        prefix = self.checkpoint_prefix(tag)
+        if rank() == 0:
+            state = {"epoch": self.epoch, "step": self.step, "best_top1": self.best_top1,
+                     "validated": validated, "seed": self.options.seed,
+                     "optimizer": optimizer_state_for_saving(self.optimizer, unwrap(self.model))}
+            if self.scaler:
+                state["scaler"] = self.scaler.state_dict()
+            save_checkpoint(prefix, unwrap(self.model).state_dict(), state)
+            self.logger.info("saved %s.pdparams (epoch %d, step %d)", prefix, self.epoch + (self.step > 0),
+                             self.step)
+        self.last_checkpoint = prefix + ".pdparams"
+
+    def resume(self, path: str) -> None:
+        """Continue from a checkpoint (``auto``: the newest complete one in ``output_dir``).
+
+        Epoch checkpoints are written before validation, so a run stopped during (or before) the
+        validation of its last epoch validates that epoch again first.
+        """
+        if path == "auto":
+            path = find_resumable(self.out, self.name)
+            if path is None:
+                self.logger.info("--resume auto: no checkpoint of %s in %s, starting fresh", self.name, self.out)
+                return
+        weights, state = load_checkpoint(path)
+        load_weights(unwrap(self.model), weights, source=path)
+        self.optimizer.set_state_dict(optimizer_state_for_loading(state["optimizer"], unwrap(self.model)))
+        if self.scaler and "scaler" in state:
+            self.scaler.load_state_dict(state["scaler"])
+        self.epoch, self.step = int(state["epoch"]), int(state.get("step", 0))
+        self.best_top1 = float(state.get("best_top1", -1.0))
+        if state.get("seed", self.options.seed) != self.options.seed:
+            self.logger.warning("resuming with --seed %s but the checkpoint was trained with seed %s: the data "
+                                "order will differ from the interrupted run", self.options.seed, state["seed"])
+        if "rng" in state:
+            restore_rng_states(state["rng"])
+        self.last_checkpoint = path
+        self.logger.info("resumed from %s at epoch %d, step %d", path, self.epoch + 1, self.step)
+        if self.options.validate and not state.get("validated", True):
+            self.validate_epoch(self.epoch - 1)
+
+    # ---------------------------------------------------------------- one update
+    def backward(self, loss: paddle.Tensor, batch: int) -> None:
+        """Backward of one micro-batch weighted within its accumulation group; gradients are
+        all-reduced only with the group's last micro-batch."""
+        loss = loss * self.groups.weight(batch)
+        last = self.groups.closes_group(batch)
+        with self.model.no_sync() if self.parallel and not last else nullcontext():
+            (self.scaler.scale(loss) if self.scaler else loss).backward()
+
+    def update(self) -> None:
         if self.scaler:
             self.scaler.step(self.optimizer)
             self.scaler.update()
+            # Paddle's scaler records whether it skipped the step (inf/nan gradients) only here.
+            self.skipped_updates += bool(getattr(self.scaler, "_cache_found_inf", False))
         else:
             self.optimizer.step()
         self.optimizer.clear_grad()
         if isinstance(self.lr, paddle.optimizer.lr.LRScheduler):
             self.lr.step()
 
-    def train_epoch(self, epoch: int) -> Dict[str, float]:
+    def check_finite(self, loss: float) -> None:
+        if not math.isfinite(loss) and not self.scaler:
+            raise TrainingError(f"the training loss is {loss} at epoch {self.epoch + 1}, batch {self.step + 1}; "
+                                f"stopping. The last good checkpoint is {self.last_checkpoint}")
+
+    # ---------------------------------------------------------------- epochs
+    def prepare_epoch(self) -> None:
+        """Point the sampler and the dataset's per-sample seeds at (epoch, step)."""
+        self.train_loader.batch_sampler.set_epoch(self.epoch, self.step)
+        self.train_loader.dataset.seed_samples(self.options.seed, self.epoch)
+
+    def train_epoch(self, stop: StopRequest) -> bool:
+        """Run the rest of the current epoch; False if stopped by a signal (after checkpointing)."""
         self.model.train()
-        self.seeder.epoch = epoch
-        loader, total = self.train_loader, len(self.train_loader)
+        self.prepare_epoch()
+        total = len(self.train_loader)
         meter = ProgressMeter(total)
-        for i, batch in enumerate(loader):
+        batches = iter(self.train_loader)
+        try:
+            finished = self.run_batches(batches, meter, stop)
+        finally:
+            close_loader_iterator(batches)
+        if finished:
+            self.log_epoch_end(meter)
+        return finished
+
+    def run_batches(self, batches, meter: ProgressMeter, stop: StopRequest) -> bool:
+        total, log_interval = len(self.train_loader), self.cfg.get("log_interval", 10)
+        for batch in batches:
             meter.data_ready()
             inputs, meta = split_batch(batch)
             self.failures.record(meta.failures)
             with self.precision.autocast():
                 outputs = self.model(inputs, mode="train")
-            self.backward_step(outputs["loss"], (i + 1) % self.accum == 0 or i + 1 == total)
-            meter.step({k: float(v) for k, v in outputs.items()}, inputs[0].shape[0])
-            if (i + 1) % self.cfg.get("log_interval", 10) == 0 or i + 1 == total:
-                remaining = total * (self.epochs - epoch - 1)
-                self.logger.info("epoch [%d/%d] %s lr: %.6f", epoch + 1, self.epochs,
-                                 meter.summary(i + 1, remaining), self.optimizer.get_lr())
-        return meter.averages()
+            values = {k: float(v) for k, v in outputs.items()}
+            self.check_finite(values["loss"])
+            self.backward(outputs["loss"], self.step)
+            closes_group = self.groups.closes_group(self.step)
+            if closes_group:
+                self.update()
+            self.step += 1
+            meter.step(values, inputs[0].shape[0])
+            if self.step % log_interval == 0 or self.step == total:
+                self.logger.info("epoch [%d/%d] %s lr: %.6f", self.epoch + 1, self.epochs,
+                                 meter.summary(self.step, total * (self.epochs - self.epoch - 1)),
+                                 self.optimizer.get_lr())
+            if self.checkpoint_due(stop, closes_group):
+                return False
+        return True
 
-    def checkpoint_path(self, tag: str, ext: str = ".pdparams") -> str:
-        return os.path.join(self.out, f"{self.name}_{tag}{ext}")
+    def checkpoint_due(self, stop: StopRequest, closes_group: bool) -> bool:
+        """After a micro-batch: save ``latest`` every ``save_steps`` updates, or on a stop request;
+        True if training must stop.
 
-    def save_epoch(self, epoch: int) -> None:
-        if rank() != 0:
-            return
-        tag = f"epoch_{epoch + 1:05d}"
-        state = {"epoch": epoch + 1, "best_top1": self.best_top1, "validated": False,
-                 "optimizer": optimizer_state_for_saving(self.optimizer, unwrap(self.model))}
-        if self.scaler:
-            state["scaler"] = self.scaler.state_dict()
-        save_atomic(state, self.checkpoint_path(tag, ".pdopt"))
-        save_atomic(unwrap(self.model).state_dict(), self.checkpoint_path(tag))
-        self.logger.info("saved %s", self.checkpoint_path(tag))
-
-    def resume(self, path: str) -> None:
-        """Continue from ``<name>_epoch_N.pdparams`` and its ``.pdopt`` (optimizer, LR, epoch, best).
-
-        Epoch checkpoints are written before validation, so a run stopped during (or before) the
-        validation of its last epoch validates that epoch again first.
+        A stop inside an accumulation group drops the group's partial gradients and records the
+        group's first micro-batch as the position, so the resumed run redoes exactly that group.
         """
-        load_weights(unwrap(self.model), load_file(path, "--resume checkpoint"), source=path)
-        state = load_file(os.path.splitext(path)[0] + ".pdopt", "--resume optimizer state")
-        self.optimizer.set_state_dict(optimizer_state_for_loading(state["optimizer"], unwrap(self.model)))
-        if self.scaler and "scaler" in state:
-            self.scaler.load_state_dict(state["scaler"])
-        self.start_epoch, self.best_top1 = int(state["epoch"]), float(state["best_top1"])
-        self.logger.info("resumed from %s at epoch %d", path, self.start_epoch)
-        if self.validate and not state.get("validated", True):
-            self.validate_epoch(self.start_epoch - 1)
+        if stop.requested():
+            if not closes_group:
+                self.step -= self.step % self.groups.steps
+                self.optimizer.clear_grad()
+            self.save("latest")
+            self.logger.info("%s received: stopped at epoch %d, batch %d; continue with --resume %s "
+                             "(or --resume auto)", stop.name or "a stop request", self.epoch + 1, self.step,
+                             self.last_checkpoint)
+            return True
+        update = self.epoch * self.groups.updates_per_epoch() + -(-self.step // self.groups.steps)
+        if closes_group and self.save_steps and update % self.save_steps == 0:
+            self.save("latest")
+        return False
+
+    def log_epoch_end(self, meter: ProgressMeter) -> None:
+        averages = " ".join(f"{k}: {v:.5f}" for k, v in meter.averages().items())
+        skipped = f", {self.skipped_updates} update(s) skipped by the loss scaler" if self.scaler else ""
+        self.logger.info("END epoch [%d/%d] train %s time %.1fs, %d unreadable video(s) replaced%s",
+                         self.epoch + 1, self.epochs, averages, time.time() - meter.start,
+                         self.failures.end_epoch(), skipped)
+        self.skipped_updates = 0
 
     def validate_epoch(self, epoch: int) -> None:
         outputs = evaluate(self.model, self.valid_loader, self.precision, self.cfg.get("log_interval", 10),
@@ -139,31 +233,34 @@ class Trainer:
         if results["scored"] and results["top1"] > self.best_top1:
             self.best_top1 = results["top1"]
             if rank() == 0:
-                save_atomic(unwrap(self.model).state_dict(), self.checkpoint_path("best"))
-            self.logger.info("new best top1 %.4f -> %s", self.best_top1, self.checkpoint_path("best"))
+                save_atomic(unwrap(self.model).state_dict(), self.checkpoint_prefix("best") + ".pdparams")
+            self.logger.info("new best top1 %.4f -> %s_best.pdparams", self.best_top1,
+                             self.checkpoint_prefix("best"))
+
+    def end_epoch(self) -> None:
+        """Epoch checkpoint first (nothing trained is lost to an evaluation problem), then validation."""
+        epoch, last = self.epoch, self.epoch + 1 == self.epochs
+        validate = self.options.validate and ((epoch + 1) % self.cfg.get("val_interval", 1) == 0 or last)
+        self.epoch, self.step = epoch + 1, 0
+        if (epoch + 1) % self.cfg.get("save_interval", 1) == 0 or last:
+            self.save(f"epoch_{epoch + 1:05d}", validated=not validate)
+        if validate:
+            self.validate_epoch(epoch)
 
     def fit(self) -> float:
-        """Train all epochs; returns the best validation top-1 (-1 without validation)."""
-        save_interval, val_interval = self.cfg.get("save_interval", 1), self.cfg.get("val_interval", 1)
-        for epoch in range(self.start_epoch, self.epochs):
-            start = time.time()
-            averages = self.train_epoch(epoch)
-            self.logger.info("END epoch [%d/%d] train %s time %.1fs, %d unreadable video(s) replaced",
-                             epoch + 1, self.epochs, " ".join(f"{k}: {v:.5f}" for k, v in averages.items()),
-                             time.time() - start, self.failures.end_epoch())
-            last = epoch + 1 == self.epochs
-            if (epoch + 1) % save_interval == 0 or last:
-                self.save_epoch(epoch)  # before validation: nothing trained is lost to an evaluation problem
-            if self.validate and ((epoch + 1) % val_interval == 0 or last):
-                self.validate_epoch(epoch)
+        """Train the remaining epochs; returns the best validation top-1 (-1 without validation)."""
+        with StopRequest() as stop:
+            while self.epoch < self.epochs:
+                if not self.train_epoch(stop):
+                    return self.best_top1
+                self.end_epoch()
         self.logger.info("training %s finished; best top1 %.4f", self.name, self.best_top1)
         return self.best_top1
 
 
-def train_model(cfg: Dict, weights: Optional[str] = None, validate: bool = False, amp: bool = False,
-                amp_level: str = "O1", resume: Optional[str] = None, seed: Optional[int] = None) -> float:
+def train_model(cfg: Dict, options: Optional[TrainOptions] = None) -> float:
     """Train from a config (PaddleVideo's ``train_model``); returns the best validation top-1."""
-    trainer = Trainer(cfg, weights, validate, amp, amp_level, seed)
-    if resume:
-        trainer.resume(resume)
+    trainer = Trainer(cfg, options or TrainOptions())
+    if trainer.options.resume:
+        trainer.resume(trainer.options.resume)
     return trainer.fit()

@@ -2,8 +2,7 @@
 import sys
 from typing import Any, Callable
 
-from ..loader.errors import DataError, DecodeError
-from ..registry import ConfigError
+from ..errors import ConfigError, DataError, DecodeError, TrainingError
 
 
 def run_reporting_errors(run: Callable[[], Any]) -> int:
@@ -15,6 +14,6 @@ def run_reporting_errors(run: Callable[[], Any]) -> int:
     try:
         status = run()
         return status if isinstance(status, int) else 0
-    except (ConfigError, DecodeError, DataError) as err:
+    except (ConfigError, DecodeError, DataError, TrainingError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -44,28 +44,40 @@ def set_seed(seed: Optional[int]) -> None:
 
 
 class Precision:
-    """What ``--amp`` means on this device: fp32 with one warning on CPU, auto_cast + GradScaler on GPU."""
+    """What ``--amp`` means on this device.
 
-    def __init__(self, amp: bool, level: str = "O1"):
+    GPU: ``auto_cast`` at level O1 or O2 in float16 (with a dynamic ``GradScaler``) or bfloat16 (no
+    scaler: bf16 has float32's exponent range). CPU: one warning, then float32 -- Paddle's AMP only
+    acts on GPU/XPU.
+    """
+
+    def __init__(self, amp: bool, level: str = "O1", dtype: str = "float16"):
         if level not in ("O1", "O2"):
             raise ValueError(f"--amp_level must be O1 or O2, got {level}")
-        self.level = level
+        if dtype not in ("float16", "bfloat16"):
+            raise ValueError(f"--amp_dtype must be float16 or bfloat16, got {dtype}")
+        self.level, self.dtype = level, dtype
         self.enabled = bool(amp) and paddle.is_compiled_with_cuda() and "gpu" in paddle.get_device()
         if amp and not self.enabled:
             get_logger().warning("--amp requested but no GPU is in use (%s): Paddle AMP only acts on "
                                  "GPU/XPU, so this run uses float32", paddle.get_device())
         elif self.enabled:
-            get_logger().info("Training with AMP level %s (float16, dynamic loss scaling)", level)
+            get_logger().info("Training with AMP level %s (%s%s)", level, dtype,
+                              ", dynamic loss scaling" if self.uses_scaler else "")
+
+    @property
+    def uses_scaler(self) -> bool:
+        return self.enabled and self.dtype == "float16"
 
     def decorate(self, model, optimizer=None):
-        """O2 casts the model to fp16 with fp32 master weights; O1 leaves parameters alone."""
+        """O2 casts the model to the AMP dtype with float32 master weights; O1 leaves parameters alone."""
         if self.enabled and self.level == "O2":
-            return paddle.amp.decorate(models=model, optimizers=optimizer, level="O2",
+            return paddle.amp.decorate(models=model, optimizers=optimizer, level="O2", dtype=self.dtype,
                                        master_weight=True, save_dtype="float32")
         return (model, optimizer) if optimizer is not None else model
 
     def autocast(self):
-        return paddle.amp.auto_cast(level=self.level) if self.enabled else nullcontext()
+        return paddle.amp.auto_cast(level=self.level, dtype=self.dtype) if self.enabled else nullcontext()
 
     def scaler(self):
-        return paddle.amp.GradScaler(init_loss_scaling=2.0**16) if self.enabled else None
+        return paddle.amp.GradScaler(init_loss_scaling=2.0**16) if self.uses_scaler else None

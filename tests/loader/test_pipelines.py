@@ -386,13 +386,13 @@ def test_compose_reports_bad_stage():
         Compose({"sample": {"name": "Smapler", "num_seg": 8}})
 
 
-def test_header_longer_than_decodable_samples_a_prefix(caplog):
+def test_header_longer_than_decodable_samples_a_prefix(pv_log):
     """Header says 444 frames, 68 decode: sampling retries within shorter prefixes and warns."""
     reader = FakeReader(444, decodable=68)
     results = Sampler(num_seg=8, valid_mode=True)(
         {"filename": "fake.avi", "label": 0, "reader": reader, "frames_len": 444})
     assert results["frame_indices"].max() < 68 and len(results["frame_indices"]) == 8
-    assert len(reader.calls) > 1 and "only the first" in caplog.text
+    assert len(reader.calls) > 1 and any("only the first" in m for m in pv_log)
 
 
 def test_undecodable_video_still_raises():

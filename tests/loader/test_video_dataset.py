@@ -135,7 +135,7 @@ def test_failures_reach_the_main_process_with_every_batch(tmp_path, make_video, 
         make_video(f"good{i}.avi")
     lines = ["broken.avi 0", "good0.avi 1", "broken.avi 0", "good1.avi 1", "good2.avi 1", "good0.avi 1"]
     ds = make_dataset(tmp_path, lines, test_mode=test_mode)
-    loader = build_dataloader(ds, batch_size=2, num_workers=num_workers, shuffle=False, drop_last=False)
+    loader = build_dataloader(ds, paddle.io.BatchSampler(ds, batch_size=2), num_workers)
     rows, failed = [], set()
     for batch in loader:
         inputs, meta = split_batch(batch)

@@ -111,6 +111,18 @@ class ClipDataset(paddle.io.Dataset):
             self.parse_line(text, f"list file '{file_path}', line {n}: {text!r}")
             for n, text in read_list_lines(file_path)]
         self.pipeline = pipeline if isinstance(pipeline, Compose) else Compose(pipeline)
+        self.sample_seed: Optional[Tuple[int, int]] = None
+
+    def seed_samples(self, seed: int, epoch: int) -> None:
+        """Make every random choice for sample ``i`` (augmentation, replacement) a function of
+        (seed, epoch, i).
+
+        Why per sample: then a clip does not depend on which worker process made it, how many workers
+        there are, or whether the epoch was resumed half-way -- the condition for a resumed run to
+        equal an uninterrupted one. Workers are started for each pass over the loader, so setting
+        this before the pass reaches them.
+        """
+        self.sample_seed = (int(seed), int(epoch))
 
     def parse_line(self, line: str, where: str) -> Dict[str, Any]:
         """One list line -> the pipeline's starting ``results`` (``filename``, ``label``, ...)."""
@@ -147,6 +159,8 @@ class ClipDataset(paddle.io.Dataset):
         Raises:
             RuntimeError: train mode and ``num_retries + 1`` samples in a row failed to decode.
         """
+        if self.sample_seed is not None:
+            np.random.seed(np.random.SeedSequence((*self.sample_seed, idx)).generate_state(1)[0])
         failures, current = [], idx
         while True:
             try:

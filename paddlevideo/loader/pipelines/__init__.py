@@ -5,12 +5,14 @@ A sample flows as a ``results`` dict that starts as ``{'filename': str, 'label':
 """
 from .augmentations import (CenterCrop, FlipViews, JitterScale, RandomCrop, RandomFlip, Scale,
                             ThreeCrop)
+from .color import RandomBrightness, RandomGamma, RandomHue, RandomSaturation
 from .compose import Compose
 from .decode import VideoDecoder
 from .normalize import Image2Array, Normalization
 from .sample import Sampler
 
 __all__ = [
-    "CenterCrop", "Compose", "FlipViews", "Image2Array", "JitterScale", "Normalization", "RandomCrop",
-    "RandomFlip", "Sampler", "Scale", "ThreeCrop", "VideoDecoder",
+    "CenterCrop", "Compose", "FlipViews", "Image2Array", "JitterScale", "Normalization",
+    "RandomBrightness", "RandomCrop", "RandomFlip", "RandomGamma", "RandomHue", "RandomSaturation",
+    "Sampler", "Scale", "ThreeCrop", "VideoDecoder",
 ]

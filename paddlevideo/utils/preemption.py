@@ -1,0 +1,52 @@
+"""Pre-emption: SIGTERM or SIGINT asks training to stop at the next safe point instead of dying.
+
+Why: clusters pre-empt jobs with SIGTERM (and a grace period), and a user stops a run with Ctrl-C;
+either way the work since the last checkpoint must not be lost, and the process must not hang (as
+PaddleVideo's does). The handler only sets a flag -- logging or saving inside a signal handler can
+deadlock -- and the training loop, after finishing its current optimisation step, writes a
+checkpoint and returns. A second Ctrl-C interrupts at once.
+"""
+import signal
+import threading
+from typing import Optional
+
+import paddle
+import paddle.distributed as dist
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+class StopRequest:
+    """Installs the handlers while active (``with StopRequest() as stop:``); ``stop.requested()``."""
+
+    def __init__(self):
+        self.signum: Optional[int] = None
+        self._previous = {}
+
+    def __enter__(self) -> "StopRequest":
+        if threading.current_thread() is threading.main_thread():  # handlers can only live there
+            self._previous = {sig: signal.signal(sig, self._handle) for sig in STOP_SIGNALS}
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous = {}
+
+    def _handle(self, signum: int, frame) -> None:
+        if self.signum is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.signum = signum
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.signum).name if self.signum is not None else ""
+
+    def requested(self) -> bool:
+        """Whether any process was asked to stop (all processes agree, so they stop at the same step
+        and none is left waiting in a gradient all-reduce)."""
+        if dist.get_world_size() == 1:
+            return self.signum is not None
+        flag = paddle.to_tensor([1 if self.signum is not None else 0], dtype="int32")
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        return bool(flag.item())
