@@ -8,11 +8,12 @@ from .augmentations import (CenterCrop, FlipViews, JitterScale, RandomCrop, Rand
 from .color import RandomBrightness, RandomGamma, RandomHue, RandomSaturation
 from .compose import Compose
 from .decode import VideoDecoder
+from .decode_frames import FrameDecoder
 from .normalize import Image2Array, Normalization
 from .sample import Sampler
 
 __all__ = [
-    "CenterCrop", "Compose", "FlipViews", "Image2Array", "JitterScale", "Normalization",
-    "RandomBrightness", "RandomCrop", "RandomFlip", "RandomGamma", "RandomHue", "RandomSaturation",
-    "Sampler", "Scale", "ThreeCrop", "VideoDecoder",
+    "CenterCrop", "Compose", "FlipViews", "FrameDecoder", "Image2Array", "JitterScale",
+    "Normalization", "RandomBrightness", "RandomCrop", "RandomFlip", "RandomGamma", "RandomHue",
+    "RandomSaturation", "Sampler", "Scale", "ThreeCrop", "VideoDecoder",
 ]
