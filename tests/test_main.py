@@ -57,9 +57,13 @@ def test_training_writes_checkpoints_and_logs(trained):
 
 def test_test_mode_reports_accuracy(trained, demo_data):
     best = os.path.join(trained, "demo_tokshift_tiny_best.pdparams")
-    assert main.main(tiny_args(demo_data, trained) + ["--test", "-w", best]) == 0
+    labels = f"DATASET.label_file={demo_data}/classes.txt"
+    assert main.main(tiny_args(demo_data, trained, extra=[labels]) + ["--test", "-w", best]) == 0
     results = json.load(open(os.path.join(trained, "test_results.json")))
     assert results["scored"] == results["videos"] == 8 and results["failed"] == 0
+    per_class = {line.split()[1] for line in open(demo_data / "classes.txt") if line.strip()}
+    worst = [line for line in open(os.path.join(trained, "test.log")) if "worst classes" in line][-1]
+    assert len([name for name in per_class if name in worst]) == 4
     assert 0.0 <= results["top1"] <= 1.0 and results["top5"] == 1.0
     assert 0.0 <= results["mean_class_accuracy"] <= 1.0 and results["views"] == 1
     rows = open(os.path.join(trained, "test_predictions.csv")).read().splitlines()
