@@ -19,7 +19,7 @@ demo: install
 	$(PYTHON) tools/export_model.py -c $(DEMO_CFG) -p $(DEMO_OUT)/demo_tokshift_tiny_best.pdparams \
 		-o $(DEMO_OUT)/inference --onnx
 	$(PYTHON) tools/predict.py -c $(DEMO_CFG) -i data/demo/videos/darkening/val_0000.avi \
-		--model_file $(DEMO_OUT)/inference/inference.json --label_file data/demo/classes.txt --top_k 2
+		--model_file $(DEMO_OUT)/inference/demo_tokshift_tiny.json --label_file data/demo/classes.txt --top_k 2
 
 test: install-test
 	$(PYTHON) -m pytest tests -q

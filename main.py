@@ -1,13 +1,10 @@
 """Train or test a video model from a config: ``python main.py -c CONFIG [--validate | --test -w W]``."""
 import argparse
-import json
 import sys
-
-import yaml
 
 from paddlevideo.registry import ConfigError
 from paddlevideo.utils.cli import run_reporting_errors
-from paddlevideo.utils.config import DEFAULT_SEED, get_config
+from paddlevideo.utils.config import DEFAULT_SEED, format_config, get_config
 from paddlevideo.utils.logger import setup_logger
 
 
@@ -22,36 +19,53 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=None,
                         help=f"random seed (default: the config's seed, else {DEFAULT_SEED})")
     parser.add_argument("--amp", action="store_true", help="mixed precision (GPU only; fp32 on CPU)")
-    parser.add_argument("--amp_level", default="O1", choices=["O1", "O2"])
+    parser.add_argument("--amp_level", default=None, choices=["O1", "O2"], help="AMP level (default O1)")
     parser.add_argument("--amp_dtype", default="float16", choices=["float16", "bfloat16"],
                         help="AMP compute type (bfloat16 needs no loss scaling)")
     parser.add_argument("--resume", help="continue a run: a checkpoint (<model_name>_epoch_N or _latest "
                                          ".pdparams, with its .pdopt) or 'auto' (the newest in output_dir)")
+    parser.add_argument("--max_iters", type=int, default=None, help="at most this many batches per epoch")
+    parser.add_argument("-p", "--profiler_options", default=None,
+                        help='profile training steps: "batch_range=[10,20];profile_path=./profiler_log;timer_only=False"')
+    for flag, what in UNSUPPORTED.items():
+        parser.add_argument(flag, action="store_true", help=f"PaddleVideo's {what} (not supported here)")
     return parser.parse_args(argv)
 
 
+UNSUPPORTED = {"--fleet": "fleet training", "--multigrid": "multigrid training (SlowFast)",
+               "--train_dali": "DALI data loading (TSN)"}
+
+
+def check_supported(args: argparse.Namespace) -> None:
+    """PaddleVideo flags for training modes this project does not have: a clear error, not a silent no-op."""
+    for flag, what in UNSUPPORTED.items():
+        if getattr(args, flag.lstrip("-")):
+            raise ConfigError(f"{flag}: {what} is not supported; data-parallel training runs with "
+                              f"python -m paddle.distributed.launch main.py ...")
+
+
 def run(args: argparse.Namespace) -> None:
+    check_supported(args)
     import paddle.distributed as dist
 
     from paddlevideo.tasks import test_model, train_model
-    from paddlevideo.tasks.train import TrainOptions
     from paddlevideo.utils.runtime import select_device, set_seed
 
-    cfg = get_config(args.config, overrides=args.override)
+    cfg = get_config(args.config, overrides=args.override, show=False)
     select_device()
-    logger = setup_logger(cfg["output_dir"], "test.log" if args.test else "train.log",
-                          cfg.get("log_level", "INFO"), dist.get_rank())
-    logger.info("config %s (overrides %s):\n%s", args.config, args.override,
-                yaml.safe_dump(json.loads(json.dumps(cfg)), sort_keys=False).rstrip())
+    logger = setup_logger(cfg["output_dir"], level=cfg.get("log_level", "INFO"),
+                          filename="test.log" if args.test else "train.log", rank=dist.get_rank())
+    logger.info("config %s (overrides %s):\n%s", args.config, args.override, format_config(cfg))
     seed = args.seed if args.seed is not None else cfg.get("seed", DEFAULT_SEED)
     set_seed(seed)
     if args.test:
         if not args.weights:
             raise ConfigError("--test needs -w WEIGHTS")
-        test_model(cfg, args.weights, args.amp, args.amp_level)
+        test_model(cfg, args.weights, use_amp=args.amp, amp_level=args.amp_level)
     else:
-        train_model(cfg, TrainOptions(args.weights, args.validate, args.amp, args.amp_level, args.amp_dtype,
-                                      args.resume, seed))
+        train_model(cfg, args.weights, validate=args.validate, use_amp=args.amp, amp_level=args.amp_level,
+                    max_iters=args.max_iters, profiler_options=args.profiler_options, amp_dtype=args.amp_dtype,
+                    resume=args.resume, seed=seed)
 
 
 def main(argv=None) -> int:

@@ -1,7 +1,11 @@
 """Classify videos with an exported model (Paddle Inference or ONNX Runtime).
 
-    python tools/predict.py -c CONFIG -i INPUT --model_file OUT/inference.json --params_file OUT/inference.pdiparams
-    python tools/predict.py -c CONFIG -i INPUT --model_file OUT/model.onnx
+    python tools/predict.py -c CONFIG -i INPUT --model_file inference/NAME.json --params_file inference/NAME.pdiparams
+    python tools/predict.py -c CONFIG -i INPUT --model_file inference/NAME.onnx
+
+PaddleVideo's flags work as they are (``-o/--override``, ``-b/--batch_size``, ``--use_gpu``,
+``--enable_mkldnn``, ``--enable_benchmark``, ``--gpu_mem``, ``--disable_glog``, ``--time_test_file``,
+...), and so does its output (``top-K class: [...]`` / ``top-K score: [...]``).
 
 INPUT is a video, a directory (searched recursively) or a list file (``.txt``/``.list``; one path per
 line, optional trailing label; relative paths are joined to ``--data_prefix``, default the list's
@@ -30,7 +34,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Predict video classes with an exported TokShift model")
     parser.add_argument("-c", "--config", required=True, help="YAML config (PIPELINE.test, INFERENCE)")
     parser.add_argument("-i", "--input_file", required=True, help="video file, directory or list file")
-    parser.add_argument("--override", action="append", default=[], help="config override KEY=VALUE")
+    parser.add_argument("-o", "--override", action="append", default=[], help="config override KEY=VALUE")
     parser.add_argument("--model_file", required=True,
                         help="inference.json (or .pdmodel, or their directory) or model.onnx")
     parser.add_argument("--params_file", default=None,
@@ -41,11 +45,17 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="class names: classInd.txt ('1 Name', 1-based), '<idx> <name>' (0-based) "
                              "or one name per line")
     parser.add_argument("--top_k", type=int, default=1)
-    parser.add_argument("--batch_size", type=int, default=1)
+    parser.add_argument("-b", "--batch_size", type=int, default=1)
     parser.add_argument("--data_prefix", default=None, help="root of relative paths in a list file")
     parser.add_argument("--json", default=None, help="write every result (all class scores) to this file")
     add_flag(parser, "--use_gpu", "run on GPU (needs a CUDA build)")
     parser.add_argument("--gpu_id", type=int, default=0)
+    parser.add_argument("--gpu_mem", type=int, default=8000, help="initial GPU memory pool in MB (Paddle)")
+    add_flag(parser, "--use_xpu", "Kunlun XPU (not supported here)")
+    add_flag(parser, "--use_npu", "Ascend NPU (not supported here)")
+    parser.add_argument("--disable_glog", type=str2bool, nargs="?", const=True, default=True,
+                        help="silence Paddle Inference's own log (default true; false shows it)")
+    add_flag(parser, "--time_test_file", "-i is a list of videos to time (PaddleVideo); implies the benchmark")
     parser.add_argument("--cpu_threads", type=int, default=None, help="CPU threads (default: all CPUs)")
     add_flag(parser, "--enable_mkldnn", "Paddle on CPU: oneDNN kernels (plain CPU if they fail)")
     parser.add_argument("--precision", choices=("fp32", "fp16", "bf16"), default="fp32",
@@ -54,6 +64,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--ir_optim", type=str2bool, default=True,
                         help="Paddle graph optimisation passes (default true)")
     add_flag(parser, "--benchmark", "report latency of preprocessing, inference and postprocessing")
+    add_flag(parser, "--enable_benchmark", "PaddleVideo's name of --benchmark")
     parser.add_argument("--warmup", type=int, default=2, help="untimed inference runs before --benchmark")
     return parser.parse_args(argv)
 
@@ -65,11 +76,12 @@ def build_classifier(args: argparse.Namespace):
     from paddlevideo.deploy.predictor import PredictorOptions, create_predictor
     from paddlevideo.utils.config import get_config
 
-    cfg = get_config(args.config, overrides=args.override)
+    cfg = get_config(args.config, overrides=args.override, show=False)
     options = PredictorOptions(use_gpu=args.use_gpu, gpu_id=args.gpu_id, cpu_threads=args.cpu_threads,
                                enable_mkldnn=args.enable_mkldnn, precision=args.precision,
                                use_tensorrt=args.use_tensorrt, ir_optim=args.ir_optim,
-                               max_batch_size=args.batch_size)
+                               max_batch_size=args.batch_size, gpu_mem=args.gpu_mem,
+                               disable_glog=args.disable_glog)
     predictor = create_predictor(args.model_file, args.params_file, options, args.backend,
                                  inference_input_shape(cfg))
     labels = load_labels(args.label_file) if args.label_file else None
@@ -103,7 +115,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.batch_size < 1:
         raise ConfigError(f"--batch_size must be >= 1, got {args.batch_size}")
-    files = collect_videos(args.input_file, args.data_prefix)
+    for flag in ("use_xpu", "use_npu"):
+        if getattr(args, flag):
+            raise ConfigError(f"--{flag}: only CPU and CUDA GPUs are supported")
+    args.benchmark = args.benchmark or args.enable_benchmark or args.time_test_file
+    files = collect_videos(args.input_file, args.data_prefix, as_list=args.time_test_file)
     classifier = build_classifier(args)
     print(f"Model: {classifier.predictor.describe()}")
     if args.benchmark:

@@ -1,6 +1,6 @@
 """Deployment: export to Paddle Inference / ONNX, and predict with the exported model.
 
-* ``export``: ``to_static`` + ``jit.save`` (``inference.json`` + ``inference.pdiparams``), paddle2onnx,
+* ``export``: ``to_static`` + ``jit.save`` (``<model_name>.json`` + ``.pdiparams``), paddle2onnx,
   and parity checks against the dygraph model;
 * ``predictor``: one ``run(imgs) -> logits`` interface over ``paddle.inference`` and ONNX Runtime;
 * ``classifier``: test pipeline + predictor + softmax/top-k for video files;

@@ -72,16 +72,17 @@ class Prediction:
                 "warning": self.warning}
 
     def lines(self) -> List[str]:
-        """PaddleVideo's console format, plus the class name when a label file was given and the
-        warning (before the scores it qualifies) when there is one."""
+        """PaddleVideo's console format (``top-K class: [c1 c2 ...]``, ``top-K score: [s1 s2 ...]``),
+        plus the class names when a label file was given and the warning (before the scores it
+        qualifies) when there is one."""
         out = [f"Current video file: {self.file}"]
         if self.warning is not None:
             out.append(f"\twarning: {self.warning}")
-        for rank, (cls, score, name) in enumerate(zip(self.classes, self.scores, self.names), 1):
-            out.append(f"\ttop-{rank} class: {cls}")
-            out.append(f"\ttop-{rank} score: {score:.6f}")
-            if name is not None:
-                out.append(f"\ttop-{rank} label: {name}")
+        k = len(self.classes)
+        out.append(f"\ttop-{k} class: [{' '.join(str(c) for c in self.classes)}]")
+        out.append(f"\ttop-{k} score: [{' '.join(f'{s:.6f}' for s in self.scores)}]")
+        if any(name is not None for name in self.names):
+            out.append(f"\ttop-{k} label: [{', '.join(str(n) for n in self.names)}]")
         return out
 
 

@@ -1,7 +1,8 @@
 """Export a recognizer for deployment and prove the exported files compute what the model computes.
 
-``paddle.jit.to_static`` + ``paddle.jit.save`` write ``inference.json`` + ``inference.pdiparams`` (PIR,
-Paddle >= 3); paddle2onnx turns those into ``model.onnx``. The input is ``[B, C, V*T, H, W]`` with a
+``paddle.jit.to_static`` + ``paddle.jit.save`` write ``<name>.json`` + ``<name>.pdiparams`` (PIR,
+Paddle >= 3; ``<name>`` is the config's ``model_name`` unless given, as PaddleVideo names them);
+paddle2onnx turns those into ``<name>.onnx``. The input is ``[B, C, V*T, H, W]`` with a
 dynamic batch ``B``: ``V`` views of ``T = num_seg`` frames stacked on the frame axis, averaged inside
 the graph in one batched pass (the recognizer's ``infer`` mode). Export always uses the explicit
 attention path: fused attention kernels have no ONNX mapping and are no faster on CPU.
@@ -227,31 +228,33 @@ class ExportReport:
 
 def export_and_check(cfg: Dict, weights: Optional[str], out_dir: str, onnx: bool = False,
                      batch_sizes: Sequence[int] = (1, 2), atol: float = 1e-4,
-                     cpu_threads: Optional[int] = None) -> ExportReport:
-    """Export ``inference.json``/``.pdiparams`` (and ``model.onnx``) to ``out_dir``, then compare the
+                     cpu_threads: Optional[int] = None, name: Optional[str] = None) -> ExportReport:
+    """Export ``<name>.json``/``.pdiparams`` (and ``<name>.onnx``) to ``out_dir``, then compare the
     exported model(s) with the dygraph model on random input.
 
     Args:
         cfg: the whole config (MODEL and INFERENCE are used).
         weights: ``.pdparams`` to load strictly; None keeps the random initialisation.
         out_dir: output directory (created).
-        onnx: also write ``model.onnx`` and check it with ONNX Runtime.
+        onnx: also write ``<name>.onnx`` and check it with ONNX Runtime.
         batch_sizes: batch sizes of the random inputs (more than one exercises the dynamic batch).
         atol: largest accepted absolute logit difference.
         cpu_threads: threads of the checking predictors.
+        name: file name stem (default: the config's ``model_name``).
     """
     from .predictor import OnnxPredictor, PaddlePredictor, PredictorOptions
 
     recognizer = load_recognizer(cfg, weights)
     input_shape = inference_input_shape(cfg)
-    model_file, params_file = save_inference_model(recognizer, input_shape, out_dir)
+    name = name or cfg["model_name"]
+    model_file, params_file = save_inference_model(recognizer, input_shape, out_dir, name)
     report = ExportReport(model_file, params_file, input_shape)
     cases = parity_cases(dygraph_runner(recognizer), input_shape, batch_sizes)
     options = PredictorOptions(cpu_threads=cpu_threads)
     paddle_predictor = PaddlePredictor(model_file, params_file, options)
     report.checks.append(check_parity("Paddle Inference vs dygraph", paddle_predictor.run, cases, atol))
     if onnx:
-        report.onnx_file = export_onnx(model_file, params_file, os.path.join(out_dir, "model.onnx"))
+        report.onnx_file = export_onnx(model_file, params_file, os.path.join(out_dir, f"{name}.onnx"))
         onnx_predictor = OnnxPredictor(report.onnx_file, options)
         report.checks.append(check_parity("ONNX Runtime vs dygraph", onnx_predictor.run, cases, atol))
     return report

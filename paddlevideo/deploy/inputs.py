@@ -42,8 +42,9 @@ def videos_in_list(list_file: str, data_prefix: Optional[str] = None) -> List[st
     return paths
 
 
-def collect_videos(input_path: str, data_prefix: Optional[str] = None) -> List[str]:
-    """Resolve ``-i``: a video file, a directory of videos, or a list file (``.txt``/``.list``/``.lst``).
+def collect_videos(input_path: str, data_prefix: Optional[str] = None, as_list: bool = False) -> List[str]:
+    """Resolve ``-i``: a video file, a directory of videos, or a list file (``.txt``/``.list``/``.lst``,
+    or any file when ``as_list``, PaddleVideo's ``--time_test_file``).
 
     Missing or unreadable videos listed in a list file are not checked here; they are reported per file
     when decoding fails.
@@ -54,7 +55,7 @@ def collect_videos(input_path: str, data_prefix: Optional[str] = None) -> List[s
     if os.path.isdir(input_path):
         videos = videos_in_directory(input_path)
     elif os.path.isfile(input_path):
-        is_list = input_path.lower().endswith(LIST_EXTENSIONS)
+        is_list = as_list or input_path.lower().endswith(LIST_EXTENSIONS)
         videos = videos_in_list(input_path, data_prefix) if is_list else [input_path]
     else:
         raise ConfigError(f"-i: no such file or directory: {input_path}")

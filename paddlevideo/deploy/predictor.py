@@ -1,6 +1,6 @@
 """One small interface over Paddle Inference and ONNX Runtime: ``predictor.run(imgs) -> logits``.
 
-Paddle 3.x exports PIR programs (``inference.json``); the old ``inference.pdmodel`` is still accepted.
+Paddle 3.x exports PIR programs (``<name>.json``); the old ``<name>.pdmodel`` is still accepted.
 Facts of Paddle 3.3.1 this module works around (see PITFALLS.md):
 
 * oneDNN (MKLDNN) is switched on by default in ``paddle.inference.Config``, so "off" has to call
@@ -22,7 +22,7 @@ logger = logging.getLogger("paddlevideo")
 
 BACKENDS = ("paddle", "onnxruntime")
 PRECISIONS = ("fp32", "fp16", "bf16")
-MODEL_NAMES = ("inference.json", "inference.pdmodel")
+PROGRAM_EXTENSIONS = (".json", ".pdmodel")
 
 
 @dataclass
@@ -37,6 +37,8 @@ class PredictorOptions:
         use_tensorrt: Paddle on GPU: TensorRT subgraphs; onnxruntime: the TensorRT provider.
         ir_optim: Paddle graph optimisation passes (``switch_ir_optim``).
         max_batch_size: largest batch TensorRT has to handle.
+        gpu_mem: Paddle on GPU: initial memory pool in MB (PaddleVideo's ``--gpu_mem``).
+        disable_glog: Paddle: silence the inference engine's own log lines.
     """
 
     use_gpu: bool = False
@@ -47,6 +49,8 @@ class PredictorOptions:
     use_tensorrt: bool = False
     ir_optim: bool = True
     max_batch_size: int = 1
+    gpu_mem: int = 500
+    disable_glog: bool = True
 
     def __post_init__(self):
         if self.precision not in PRECISIONS:
@@ -61,23 +65,35 @@ class PredictorOptions:
         return self.cpu_threads or os.cpu_count() or 1
 
 
+def find_program(directory: str) -> str:
+    """The one exported program (``<name>.json``, or an older ``<name>.pdmodel``) with its
+    ``<name>.pdiparams`` in ``directory``.
+
+    Raises:
+        ConfigError: none, or several (then ``--model_file`` must name one).
+    """
+    found = sorted(os.path.join(directory, n) for n in os.listdir(directory)
+                   if n.endswith(PROGRAM_EXTENSIONS)
+                   and os.path.isfile(os.path.join(directory, os.path.splitext(n)[0] + ".pdiparams")))
+    if len(found) != 1:
+        what = "no exported model (<name>.json + <name>.pdiparams)" if not found else f"several models {found}"
+        raise ConfigError(f"--model_file {directory}: {what} in this directory; name the .json file")
+    return found[0]
+
+
 def resolve_paddle_files(model_file: str, params_file: Optional[str] = None) -> Tuple[str, str]:
     """Locate the program and the parameters of an exported Paddle model.
 
     Args:
-        model_file: ``inference.json`` (PIR, Paddle >= 3) or ``inference.pdmodel`` (older exports), or
-            the directory holding one of them.
+        model_file: ``<name>.json`` (PIR, Paddle >= 3) or ``<name>.pdmodel`` (older exports), or the
+            directory holding one of them.
         params_file: the ``.pdiparams``; default: next to ``model_file`` with the same stem.
 
     Raises:
         ConfigError: a file is missing.
     """
     if os.path.isdir(model_file):
-        found = [os.path.join(model_file, n) for n in MODEL_NAMES
-                 if os.path.isfile(os.path.join(model_file, n))]
-        if not found:
-            raise ConfigError(f"no {' or '.join(MODEL_NAMES)} in directory {model_file}")
-        model_file = found[0]
+        model_file = find_program(model_file)
     if not os.path.isfile(model_file):
         raise ConfigError(f"--model_file not found: {model_file}")
     if params_file is None:
@@ -162,7 +178,8 @@ class PaddlePredictor(Predictor):
 
         opts = self.options
         config = inference.Config(self.model_file, self.params_file)
-        config.disable_glog_info()
+        if opts.disable_glog:
+            config.disable_glog_info()
         config.switch_ir_optim(opts.ir_optim)
         if opts.use_gpu:
             self._configure_gpu(config, inference)
@@ -186,7 +203,7 @@ class PaddlePredictor(Predictor):
             raise ConfigError("--use_gpu: this Paddle build has no CUDA support (install paddlepaddle-gpu)")
         precision = {"fp32": inference.PrecisionType.Float32, "fp16": inference.PrecisionType.Half,
                      "bf16": inference.PrecisionType.Bfloat16}[opts.precision]
-        config.enable_use_gpu(500, opts.gpu_id, precision)
+        config.enable_use_gpu(opts.gpu_mem, opts.gpu_id, precision)
         if opts.use_tensorrt:
             config.enable_tensorrt_engine(workspace_size=1 << 30, max_batch_size=opts.max_batch_size,
                                           min_subgraph_size=3, precision_mode=precision,
@@ -310,7 +327,7 @@ def infer_backend(model_file: str, backend: Optional[str] = None) -> str:
         raise ConfigError(f"--backend must be one of {list(BACKENDS)}, got '{backend}'")
     if (backend == "onnxruntime") != model_file.endswith(".onnx"):
         raise ConfigError(f"--backend {backend} does not match --model_file {model_file} "
-                          f"(onnxruntime reads .onnx, paddle reads inference.json/.pdmodel)")
+                          f"(onnxruntime reads .onnx, paddle reads <name>.json/.pdmodel)")
     return backend
 
 
@@ -320,7 +337,7 @@ def create_predictor(model_file: str, params_file: Optional[str] = None,
     """A :class:`PaddlePredictor` or :class:`OnnxPredictor` for ``model_file``.
 
     Args:
-        model_file: ``inference.json``/``.pdmodel`` (or their directory), or ``model.onnx``.
+        model_file: ``<name>.json``/``.pdmodel`` (or their directory), or ``<name>.onnx``.
         params_file: Paddle parameters (default: next to the model file).
         options: runtime settings (default: fp32 on CPU, all CPUs, oneDNN off).
         backend: ``paddle`` or ``onnxruntime``; default from the model file's extension.

@@ -56,14 +56,19 @@ def log_results(results: Dict, worst) -> None:
         f"{c}{f' {name}' if name else ''}: {acc:.3f}" for c, name, acc in worst))
 
 
-def test_model(cfg: Dict, weights: str, amp: bool = False, amp_level: str = "O1") -> Dict:
-    """Evaluate ``weights`` on ``DATASET.test``; returns the summary also written to test_results.json."""
-    parallel = init_distributed()
+def test_model(cfg: Dict, weights: str, parallel: bool = True, use_amp: bool = False,
+               amp_level: Optional[str] = None) -> Dict:
+    """Evaluate ``weights`` on ``DATASET.test``; returns the summary also written to test_results.json.
+
+    PaddleVideo's signature; ``parallel`` is implied by how the process was launched.
+    """
+    init_distributed()
     model = build_model(cfg["MODEL"], init=False)
     load_weights(model, load_file(weights, "-w weights"), source=weights, strict=True)
-    loader = build_loader(cfg, "test", parallel)
+    loader = build_loader(cfg, "test")
     labels = load_labels(cfg["DATASET"]["label_file"]) if cfg["DATASET"].get("label_file") else None
-    outputs = evaluate(model, loader, Precision(amp, amp_level), cfg.get("log_interval", 10), tag="test")
+    outputs = evaluate(model, loader, Precision(use_amp, amp_level or "O1"), cfg.get("log_interval", 10),
+                       tag="test")
     metric = build_metric(cfg["METRIC"])
     results = summarize(outputs, metric, model.head.loss_func)
     results["failures"] = [{"path": loader.dataset.path(i), "reason": r} for i, r in sorted(outputs.failures.items())]

@@ -15,7 +15,7 @@ from typing import Dict, Optional
 
 import paddle
 
-from ..errors import TrainingError
+from ..errors import ConfigError, TrainingError
 from ..loader.batch import split_batch
 from ..loader.builder import build_loader, close_loader_iterator, loader_settings
 from ..metrics import build_metric
@@ -27,6 +27,7 @@ from ..utils.config import DEFAULT_SEED
 from ..utils.logger import get_logger
 from ..utils.meters import ProgressMeter
 from ..utils.preemption import StopRequest
+from ..utils.profiler import StepProfiler
 from ..utils.runtime import Precision, init_distributed, rank, world_size
 from .accumulation import AccumulationGroups, accumulation_steps
 from .evaluate import evaluate, summarize, unwrap
@@ -44,6 +45,8 @@ class TrainOptions:
     amp_dtype: str = "float16"
     resume: Optional[str] = None
     seed: int = DEFAULT_SEED
+    max_iters: Optional[int] = None
+    profiler_options: Optional[str] = None
 
 
 class Trainer:
@@ -62,7 +65,7 @@ class Trainer:
         self.failures = TrainingFailures(self.train_loader.dataset, max_failure_ratio(cfg["DATASET"]),
                                          world_size())
         batch_size = loader_settings(cfg["DATASET"], "train")[0]
-        self.groups = AccumulationGroups(len(self.train_loader),
+        self.groups = AccumulationGroups(min(len(self.train_loader), options.max_iters or len(self.train_loader)),
                                          accumulation_steps(cfg, batch_size, world_size()))
         self.epochs = int(cfg.get("epochs", 1))
         self.optimizer, self.lr = build_optimizer(cfg["OPTIMIZER"], self.model,
@@ -76,6 +79,7 @@ class Trainer:
         self.name, self.out = cfg["model_name"], cfg["output_dir"]
         self.save_steps = int(cfg.get("save_steps", 0))
         self.last_checkpoint = "none yet"
+        self.profiler = StepProfiler(options.profiler_options) if options.profiler_options else None
 
     # ---------------------------------------------------------------- checkpoints
     def checkpoint_prefix(self, tag: str) -> str:
@@ -159,8 +163,7 @@ class Trainer:
         """Run the rest of the current epoch; False if stopped by a signal (after checkpointing)."""
         self.model.train()
         self.prepare_epoch()
-        total = len(self.train_loader)
-        meter = ProgressMeter(total)
+        meter = ProgressMeter(self.groups.num_batches)
         batches = iter(self.train_loader)
         try:
             finished = self.run_batches(batches, meter, stop)
@@ -171,7 +174,7 @@ class Trainer:
         return finished
 
     def run_batches(self, batches, meter: ProgressMeter, stop: StopRequest) -> bool:
-        total, log_interval = len(self.train_loader), self.cfg.get("log_interval", 10)
+        total, log_interval = self.groups.num_batches, self.cfg.get("log_interval", 10)
         for batch in batches:
             meter.data_ready()
             inputs, meta = split_batch(batch)
@@ -190,8 +193,12 @@ class Trainer:
                 self.logger.info("epoch [%d/%d] %s lr: %.6f", self.epoch + 1, self.epochs,
                                  meter.summary(self.step, total * (self.epochs - self.epoch - 1)),
                                  self.optimizer.get_lr())
+            if self.profiler:
+                self.profiler.step()
             if self.checkpoint_due(stop, closes_group):
                 return False
+            if self.step == total:  # --max_iters may end the epoch before the sampler does
+                break
         return True
 
     def checkpoint_due(self, stop: StopRequest, closes_group: bool) -> bool:
@@ -258,9 +265,23 @@ class Trainer:
         return self.best_top1
 
 
-def train_model(cfg: Dict, options: Optional[TrainOptions] = None) -> float:
-    """Train from a config (PaddleVideo's ``train_model``); returns the best validation top-1."""
-    trainer = Trainer(cfg, options or TrainOptions())
-    if trainer.options.resume:
-        trainer.resume(trainer.options.resume)
+def train_model(cfg: Dict, weights: Optional[str] = None, parallel: bool = True, validate: bool = False,
+                use_amp: bool = False, amp_level: Optional[str] = None, max_iters: Optional[int] = None,
+                use_fleet: bool = False, profiler_options: Optional[str] = None, *,
+                amp_dtype: str = "float16", resume: Optional[str] = None, seed: int = DEFAULT_SEED) -> float:
+    """Train from a config; returns the best validation top-1 (-1 without validation).
+
+    PaddleVideo's signature and meaning: ``parallel`` is implied by how the process was launched (kept
+    for compatibility), ``max_iters`` caps the batches of every epoch, ``profiler_options`` profiles a
+    range of steps (``utils/profiler.py``). Fleet training is not supported (``paddle.distributed.launch``
+    data parallelism is).
+    """
+    if use_fleet:
+        raise ConfigError("fleet training (--fleet) is not supported; launch with "
+                          "python -m paddle.distributed.launch for data-parallel training")
+    options = TrainOptions(weights, validate, use_amp, amp_level or "O1", amp_dtype, resume, seed, max_iters,
+                           profiler_options)
+    trainer = Trainer(cfg, options)
+    if resume:
+        trainer.resume(resume)
     return trainer.fit()

@@ -1,0 +1,24 @@
+"""PaddleVideo's ``paddlevideo.utils`` API, for user scripts written against PaddleVideo.
+
+``get_config``, ``get_logger``, ``setup_logger``, ``AverageMeter``, ``Registry`` and ``build`` are
+Paddle-free; ``save``, ``load``, ``load_ckpt``, ``mkdir``, ``get_dist_info`` and ``main_only`` import
+Paddle, so they are loaded on first use -- importing this package (as ``main.py --help`` does) stays fast.
+"""
+import importlib
+
+from ..registry import Registry, build
+from .config import AttrDict, get_config
+from .logger import get_logger, setup_logger
+from .meters import AverageMeter
+
+_LAZY = {"save": "checkpoint", "load": "checkpoint", "load_ckpt": "checkpoint", "mkdir": "checkpoint",
+         "get_dist_info": "runtime", "main_only": "runtime"}
+
+__all__ = ["AttrDict", "AverageMeter", "Registry", "build", "get_config", "get_logger", "setup_logger",
+           *sorted(_LAZY)]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -20,6 +20,26 @@ def save_atomic(obj, path: str) -> None:
         paddle.save(obj, tmp)
 
 
+def save(obj, path: str) -> None:
+    """PaddleVideo's ``save(obj, path)``, written atomically."""
+    save_atomic(obj, path)
+
+
+def load(file_name: str) -> Dict:
+    """PaddleVideo's ``load(file_name)``, with a clear error for a missing or unreadable file."""
+    return load_file(file_name)
+
+
+def load_ckpt(model: nn.Layer, weight_path: str) -> None:
+    """PaddleVideo's ``load_ckpt``: load the weights in ``weight_path`` into ``model`` (position
+    embeddings resampled; keys that do not fit are reported and skipped)."""
+    load_weights(model, load_file(weight_path), source=weight_path, strict=False)
+
+
+def mkdir(path: str) -> None:
+    os.makedirs(path, exist_ok=True)
+
+
 def load_file(path: str, what: str = "weights") -> Dict:
     """Load a ``.pdparams``/``.pdopt`` file, with a clear error when it is missing or unreadable."""
     if not os.path.isfile(path):

@@ -6,6 +6,8 @@ before any work starts, with the nearest valid names.
 """
 import ast
 import difflib
+import json
+import logging
 import os
 import re
 from typing import Any, Iterable, Optional
@@ -104,28 +106,39 @@ def _addable_keys(cfg: dict, parents) -> set:
         return set()
 
 
-def get_config(path: str, overrides: Optional[Iterable[str]] = None, check: bool = True) -> AttrDict:
-    """Load a YAML config, apply ``-o`` overrides and (by default) validate it.
+def format_config(cfg: dict) -> str:
+    """The config as YAML, for the log."""
+    return yaml.safe_dump(json.loads(json.dumps(cfg)), sort_keys=False).rstrip()
+
+
+def get_config(fname: str, overrides: Optional[Iterable[str]] = None, show: bool = True, *,
+               check: bool = True) -> AttrDict:
+    """Load a YAML config, apply ``-o`` overrides and validate it (PaddleVideo's signature).
 
     Args:
-        path: YAML file.
+        fname: YAML file.
         overrides: ``["MODEL.backbone.depth=2", ...]``.
-        check: run :func:`check_config`.
+        show: log the resulting config (on the ``paddlevideo`` logger).
+        check: run :func:`check_config` (keyword-only, so PaddleVideo's positional ``show`` can never
+            turn validation off).
     """
-    if not os.path.isfile(path):
-        raise ConfigError(f"config file not found: {path}")
-    with open(path, encoding="utf-8") as f:
+    if not os.path.isfile(fname):
+        raise ConfigError(f"config file not found: {fname}")
+    with open(fname, encoding="utf-8") as f:
         try:
             raw = yaml.load(f, Loader=_Loader)
         except yaml.YAMLError as err:
-            raise ConfigError(f"config {path} is not valid YAML: {err}") from err
+            raise ConfigError(f"config {fname} is not valid YAML: {err}") from err
     if not isinstance(raw, dict):
-        raise ConfigError(f"config {path} must be a mapping of sections, got {type(raw).__name__}")
+        raise ConfigError(f"config {fname} must be a mapping of sections, got {type(raw).__name__}")
     cfg = to_attrdict(raw)
     for item in overrides or []:
         apply_override(cfg, item)
     cfg.setdefault("output_dir", os.path.join("output", str(cfg.get("model_name", "model"))))
     if check:
         from .config_check import check_config
-        check_config(cfg, source=path)
+        check_config(cfg, source=fname)
+    if show:
+        logging.getLogger("paddlevideo").info("config %s (overrides %s):\n%s", fname, list(overrides or []),
+                                              format_config(cfg))
     return cfg

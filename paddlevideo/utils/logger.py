@@ -1,32 +1,55 @@
-"""Logging to the console and to ``<output_dir>/<name>.log`` (rank 0 only writes the file)."""
+"""Logging to the console (rank 0) and to a file in the output directory, with PaddleVideo's API.
+
+Paddle-free: ``main.py --help`` and the light tools import it.
+"""
 import logging
 import os
 import sys
+from typing import Optional
 
 LOGGER_NAME = "paddlevideo"
 
 
-def setup_logger(output_dir: str = "", filename: str = "train.log", level: str = "INFO",
-                 rank: int = 0) -> logging.Logger:
-    """Configure the ``paddlevideo`` logger once per process; returns it."""
-    logger = logging.getLogger(LOGGER_NAME)
+def _rank() -> int:
+    """This process's rank as ``paddle.distributed.launch`` sets it (0 when not launched)."""
+    return int(os.environ.get("PADDLE_TRAINER_ID", "0"))
+
+
+def setup_logger(output: Optional[str] = None, name: str = LOGGER_NAME, level: str = "INFO",
+                 filename: str = "train.log", rank: Optional[int] = None) -> logging.Logger:
+    """Configure logger ``name`` (PaddleVideo's signature, plus ``filename`` and ``rank``); returns it.
+
+    Args:
+        output: a directory (the log goes to ``output/filename``), a ``.log``/``.txt`` file, or None
+            for the console only.
+        name: the logger.
+        level: ``INFO``, ``DEBUG``, ...
+        filename: the file name inside ``output`` when it is a directory.
+        rank: only rank 0 logs; default: the launcher's ``PADDLE_TRAINER_ID``.
+    """
+    logger = logging.getLogger(name)
     logger.setLevel(getattr(logging, str(level).upper(), logging.INFO))
     logger.propagate = False
     for handler in list(logger.handlers):
         logger.removeHandler(handler)
         handler.close()
+    if (_rank() if rank is None else rank) != 0:
+        return logger
     fmt = logging.Formatter("[%(asctime)s] %(message)s", datefmt="%m/%d %H:%M:%S")
-    if rank == 0:
-        console = logging.StreamHandler(sys.stdout)
-        console.setFormatter(fmt)
-        logger.addHandler(console)
-        if output_dir:
-            os.makedirs(output_dir, exist_ok=True)
-            file_handler = logging.FileHandler(os.path.join(output_dir, filename), encoding="utf-8")
-            file_handler.setFormatter(fmt)
-            logger.addHandler(file_handler)
+    handlers = [logging.StreamHandler(sys.stdout)]
+    if output:
+        path = output if output.endswith((".log", ".txt")) else os.path.join(output, filename)
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        handlers.append(logging.FileHandler(path, encoding="utf-8"))
+    for handler in handlers:
+        handler.setFormatter(fmt)
+        logger.addHandler(handler)
     return logger
 
 
-def get_logger() -> logging.Logger:
-    return logging.getLogger(LOGGER_NAME)
+def get_logger(name: str = LOGGER_NAME, output: Optional[str] = None) -> logging.Logger:
+    """The logger ``name`` (PaddleVideo's signature); set up with ``output`` if it has no handler yet."""
+    logger = logging.getLogger(name)
+    if output is not None and not logger.handlers:
+        return setup_logger(output, name)
+    return logger

@@ -1,7 +1,8 @@
 """Device selection, distributed context, seeding and mixed precision."""
+import functools
 import random
 from contextlib import nullcontext
-from typing import Optional
+from typing import Callable, Optional, Tuple
 
 import numpy as np
 import paddle
@@ -15,6 +16,19 @@ def select_device() -> str:
     if paddle.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0:
         return paddle.set_device(f"gpu:{dist.ParallelEnv().dev_id}")
     return paddle.set_device("cpu")
+
+
+def get_dist_info() -> Tuple[int, int]:
+    """``(rank, world_size)``, as PaddleVideo's ``get_dist_info``."""
+    return rank(), world_size()
+
+
+def main_only(func: Callable) -> Callable:
+    """Decorator: run ``func`` on rank 0 only (other ranks get None), as PaddleVideo's ``main_only``."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        return func(*args, **kwargs) if rank() == 0 else None
+    return wrapper
 
 
 def world_size() -> int:

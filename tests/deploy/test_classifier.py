@@ -17,7 +17,7 @@ def test_top_k_orders_best_first_and_caps_k():
 
 def test_console_lines_follow_paddlevideo():
     pred = Prediction("v.avi", [2, 0], [0.75, 0.25], ["jump", None], np.zeros(3))
-    assert pred.lines() == ["Current video file: v.avi", "\ttop-1 class: 2", "\ttop-1 score: 0.750000",
-                            "\ttop-1 label: jump", "\ttop-2 class: 0", "\ttop-2 score: 0.250000"]
+    assert pred.lines() == ["Current video file: v.avi", "\ttop-2 class: [2 0]", "\ttop-2 score: [0.750000 0.250000]",
+                            "\ttop-2 label: [jump, None]"]
     assert pred.to_dict()["top_k"][0] == {"class": 2, "score": 0.75, "label": "jump"}
     assert Failure("b.avi", "boom").lines() == ["Current video file: b.avi", "\terror: boom"]

@@ -65,8 +65,14 @@ def test_resolve_files_accepts_directory_json_and_pdmodel(saved, tmp_path):
     assert resolve_paddle_files(str(tmp_path))[0] == str(legacy)
     with pytest.raises(ConfigError, match="params_file not found"):
         resolve_paddle_files(str(out / "inference.json"), str(tmp_path / "x.pdiparams"))
-    with pytest.raises(ConfigError, match="no inference.json"):
-        resolve_paddle_files(str(tmp_path / ".."))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ConfigError, match="no exported model"):
+        resolve_paddle_files(str(empty))
+    (tmp_path / "other.json").write_text("{}")
+    (tmp_path / "other.pdiparams").write_bytes(b"")
+    with pytest.raises(ConfigError, match="several models"):
+        resolve_paddle_files(str(tmp_path))
 
 
 @pytest.mark.parametrize("mkldnn", [False, True])

@@ -46,7 +46,8 @@ def write_frames(frame_dir: Path, frames_rgb, template="img_{:05}.jpg") -> int:
     frame_dir.mkdir(parents=True, exist_ok=True)
     for i, frame in enumerate(frames_rgb):
         bgr = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
-        assert cv2.imwrite(str(frame_dir / template.format(i + 1)), bgr, JPEG_PARAMS)
+        name = template.format(i + 1)
+        assert cv2.imwrite(str(frame_dir / name), bgr, JPEG_PARAMS if name.endswith(".jpg") else [])
     return len(frames_rgb)
 
 
@@ -101,10 +102,10 @@ def test_list_parsing_prefix_spaces_and_starting_results(tmp_path):
 
 
 def test_suffix_is_the_frame_template_not_appended_to_the_folder(tmp_path, frame_ids):
-    make_frames(tmp_path / "clip", num_frames=8, template="{:04d}.png")
-    ds = frame_dataset(tmp_path, ["clip 8 0"], suffix="{:04d}.png")
+    make_frames(tmp_path / "clip", num_frames=8, template="frame{:04d}.jpg")
+    ds = frame_dataset(tmp_path, ["clip 8 0"], suffix="frame{:04d}.jpg")
     assert ds.samples[0]["frame_dir"] == str(tmp_path / "clip")
-    assert (tmp_path / "clip" / "0001.png").is_file()
+    assert (tmp_path / "clip" / "frame0001.jpg").is_file()
     results = Compose({"decode": {"name": "FrameDecoder"},
                        "sample": {"name": "Sampler", "num_seg": 4, "valid_mode": True}})(dict(ds.samples[0]))
     assert frame_ids(results["imgs"]).tolist() == [0, 2, 4, 6]

@@ -35,8 +35,9 @@ def exported(tiny) -> Dict:
     proc = run_tool("export_model.py", "-c", str(tiny["config"]), "-p", str(tiny["weights"]),
                     "-o", str(out), "--onnx")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    return {"dir": out, "json": out / "inference.json", "params": out / "inference.pdiparams",
-            "onnx": out / "model.onnx", "stdout": proc.stdout}
+    name = tiny["cfg"]["model_name"]  # PaddleVideo names the files after the model
+    return {"dir": out, "json": out / f"{name}.json", "params": out / f"{name}.pdiparams",
+            "onnx": out / f"{name}.onnx", "stdout": proc.stdout}
 
 
 @pytest.fixture(scope="session")

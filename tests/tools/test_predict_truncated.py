@@ -38,8 +38,8 @@ def test_truncated_video_is_predicted_with_a_warning(tiny, exported, tmp_path):
     # 4 frames sampled from 20 fail at frame 12; the Sampler retries within the first 10
     warning = (f"{damaged}: truncated or damaged video: its header lists 20 frames but only the "
                f"first 10 were readable; the scores come from those frames only")
-    assert f"Current video file: {damaged}\n\twarning: {warning}\n\ttop-1 class: " in out
-    assert f"Current video file: {good}\n\ttop-1 class: " in out and out.count("\twarning: ") == 1
+    assert f"Current video file: {damaged}\n\twarning: {warning}\n\ttop-1 class: [" in out
+    assert f"Current video file: {good}\n\ttop-1 class: [" in out and out.count("\twarning: ") == 1
     assert "Predicted 2 of 2 videos; 1 from part of the video only (see the warnings)" in out
 
     results = {r["file"]: r for r in json.loads(out_json.read_text())["results"]}
