@@ -1,21 +1,48 @@
 """Optimizers built from the OPTIMIZER section (PaddleVideo's key names)."""
+import difflib
 from typing import Dict, Optional, Union
 
 import paddle
 import paddle.nn as nn
 
-from ..registry import OPTIMIZERS, ConfigError
+from ..registry import OPTIMIZERS, ConfigError, check_kwargs
 
 NO_DECAY_SUFFIXES = ("bias", "norm.weight", "norm1.weight", "norm2.weight", "pos_embed", "cls_token")
 
+# ``global`` is our short name; ``ClipGradByGlobalNorm`` is Paddle's class, the name PaddleVideo's
+# configs write (PaddleVideo itself accepted any name containing "global", typos included).
+GRAD_CLIP_NAMES = ("global", "ClipGradByGlobalNorm")
 
-def build_grad_clip(cfg: Optional[Dict]):
-    """``{name: global, value: 1.0}`` -> clip by global norm (the official ``CLIP_GD``)."""
+
+def grad_clip_keys(value: Optional[float] = None, clip_norm: Optional[float] = None) -> float:
+    """The keys of ``OPTIMIZER.grad_clip`` besides ``name``: the maximum global norm, spelled
+    ``value`` (PaddleVideo's configs) or ``clip_norm`` (Paddle's argument); exactly one of them."""
+    if (value is None) == (clip_norm is None):
+        raise ConfigError("OPTIMIZER.grad_clip: give the maximum norm once, as value (or clip_norm)")
+    norm = value if clip_norm is None else clip_norm
+    if norm <= 0:
+        raise ConfigError(f"OPTIMIZER.grad_clip: the maximum norm must be positive, got {norm}")
+    return float(norm)
+
+
+def build_grad_clip(cfg: Optional[Dict]) -> Optional[nn.ClipGradByGlobalNorm]:
+    """``{name: global | ClipGradByGlobalNorm, value: 1.0}`` -> clip by global norm (the official
+    ``CLIP_GD``); None when ``cfg`` is empty.
+
+    Raises:
+        ConfigError: another name, an unknown key (with the nearest names), or no positive norm.
+    """
     if not cfg:
         return None
-    if cfg.get("name") != "global" or set(cfg) != {"name", "value"}:
-        raise ConfigError(f"OPTIMIZER.grad_clip must be {{name: global, value: <float>}}, got {dict(cfg)}")
-    return nn.ClipGradByGlobalNorm(float(cfg["value"]))
+    if not isinstance(cfg, dict) or cfg.get("name") not in GRAD_CLIP_NAMES:
+        name = cfg.get("name") if isinstance(cfg, dict) else cfg
+        close = difflib.get_close_matches(str(name), GRAD_CLIP_NAMES, n=1)
+        hint = f" Did you mean {close}?" if close else ""
+        raise ConfigError(f"OPTIMIZER.grad_clip: name must be one of {list(GRAD_CLIP_NAMES)} "
+                          f"(clip by global norm), got {name!r}.{hint}")
+    keys = {k: v for k, v in cfg.items() if k != "name"}
+    check_kwargs(grad_clip_keys, keys, "OPTIMIZER.grad_clip")
+    return nn.ClipGradByGlobalNorm(grad_clip_keys(**keys))
 
 
 def weight_decay_value(cfg: Union[None, float, Dict]) -> float:

@@ -241,7 +241,7 @@ class Trainer:
             self.best_top1 = results["top1"]
             if rank() == 0:
                 save_atomic(unwrap(self.model).state_dict(), self.checkpoint_prefix("best") + ".pdparams")
-            self.logger.info("new best top1 %.4f -> %s_best.pdparams", self.best_top1,
+            self.logger.info("new best top1 %.4f -> %s.pdparams", self.best_top1,
                              self.checkpoint_prefix("best"))
 
     def end_epoch(self) -> None:

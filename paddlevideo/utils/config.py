@@ -134,6 +134,8 @@ def get_config(fname: str, overrides: Optional[Iterable[str]] = None, show: bool
     cfg = to_attrdict(raw)
     for item in overrides or []:
         apply_override(cfg, item)
+    from .paddlevideo_compat import apply_paddlevideo_compat
+    apply_paddlevideo_compat(cfg)  # PaddleVideo's inert keys and implicit settings, before the check
     cfg.setdefault("output_dir", os.path.join("output", str(cfg.get("model_name", "model"))))
     if check:
         from .config_check import check_config

@@ -15,7 +15,7 @@ SECTIONS = ("MODEL", "DATASET", "PIPELINE", "OPTIMIZER", "METRIC", "INFERENCE")
 DATASET_KEYS = {"batch_size", "num_workers", "valid_batch_size", "valid_num_workers", "test_batch_size",
                 "test_num_workers", "train", "valid", "test", "max_failure_ratio", "label_file"}
 INFERENCE_KEYS = {"num_seg", "target_size", "views"}
-CROP_OPS = ("RandomCrop", "CenterCrop", "ThreeCrop")
+CROP_OPS = ("RandomCrop", "CenterCrop", "ThreeCrop", "MultiCenterCrop")
 
 
 def _register_all() -> None:
@@ -68,6 +68,8 @@ def check_components(cfg: Dict) -> None:
             raise ConfigError(f"MODEL: missing required key '{key}'")
     framework = {k: v for k, v in model.items() if k not in ("backbone", "head")}
     _check_named(framework, RECOGNIZERS, "MODEL", key="framework", injected=("backbone", "head"))
+    from ..modeling.framework.recognizers.recognizer_transformer import read_runtime_cfg
+    read_runtime_cfg(model.get("runtime_cfg"))
     _check_named(model["backbone"], BACKBONES, "MODEL.backbone")
     _check_named(model["head"], HEADS, "MODEL.head")
     unknown = set(cfg["DATASET"]) - DATASET_KEYS
@@ -87,6 +89,8 @@ def check_components(cfg: Dict) -> None:
     if isinstance(lr, dict):
         _check_named(lr, LRSCHEDULERS, "OPTIMIZER.learning_rate", injected=("iters_per_epoch", "epochs"))
     _check_named(opt, OPTIMIZERS, "OPTIMIZER", injected=("learning_rate", "model"))
+    from ..solver.optimizer import build_grad_clip
+    build_grad_clip(opt.get("grad_clip"))
     _check_named(cfg["METRIC"], METRICS, "METRIC")
     if set(cfg.get("INFERENCE", {})) - INFERENCE_KEYS:
         raise ConfigError(f"INFERENCE: unknown key(s) {sorted(set(cfg['INFERENCE']) - INFERENCE_KEYS)}")
@@ -137,12 +141,16 @@ def check_agreement(cfg: Dict) -> None:
                           f"MODEL.backbone.embed_dim ({embed_dim})")
     for mode, pipeline in cfg["PIPELINE"].items():
         for where, name, kwargs in pipeline_ops(pipeline):
-            if name == "Sampler" and kwargs.get("num_seg") != num_seg:
+            if (name == "Sampler" or "num_seg" in kwargs) and kwargs.get("num_seg") != num_seg:
                 raise ConfigError(f"PIPELINE.{mode}.{where}.num_seg ({kwargs.get('num_seg')}) must equal "
                                   f"MODEL.backbone.num_seg ({num_seg})")
             if name in CROP_OPS and kwargs.get("target_size") != img_size:
                 raise ConfigError(f"PIPELINE.{mode}.{where} ({name}).target_size ({kwargs.get('target_size')})"
                                   f" must equal MODEL.backbone.img_size ({img_size})")
+    runtime_num_seg = ((cfg["MODEL"].get("runtime_cfg") or {}).get("test") or {}).get("num_seg")
+    if runtime_num_seg is not None and runtime_num_seg != num_seg:
+        raise ConfigError(f"MODEL.runtime_cfg.test.num_seg ({runtime_num_seg}) must equal "
+                          f"MODEL.backbone.num_seg ({num_seg})")
     inference = cfg.get("INFERENCE", {})
     for key, expected in (("num_seg", num_seg), ("target_size", img_size)):
         if key in inference and inference[key] != expected:

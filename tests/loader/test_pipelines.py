@@ -202,7 +202,7 @@ def test_decoder_reports_path_of_broken_and_missing_files(make_broken_video, tmp
 
 def test_decoder_rejects_unknown_backend():
     with pytest.raises(ValueError, match="decord"):
-        VideoDecoder(backend="pyav")
+        VideoDecoder(backend="pyvideo")
     with pytest.raises(ConfigError, match="VideoDecoder"):
         build({"name": "VideoDecoder", "backend": "opencv"}, PIPELINES)
 

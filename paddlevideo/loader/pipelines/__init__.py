@@ -3,8 +3,8 @@
 Numpy/cv2/decord only -- no paddle -- because these run inside DataLoader worker processes.
 A sample flows as a ``results`` dict that starts as ``{'filename': str, 'label': int}``.
 """
-from .augmentations import (CenterCrop, FlipViews, JitterScale, RandomCrop, RandomFlip, Scale,
-                            ThreeCrop)
+from .augmentations import (CenterCrop, FlipViews, JitterScale, MultiCenterCrop, RandomCrop,
+                            RandomFlip, Scale, ThreeCrop)
 from .color import RandomBrightness, RandomGamma, RandomHue, RandomSaturation
 from .compose import Compose
 from .decode import VideoDecoder
@@ -14,6 +14,7 @@ from .sample import Sampler
 
 __all__ = [
     "CenterCrop", "Compose", "FlipViews", "FrameDecoder", "Image2Array", "JitterScale",
-    "Normalization", "RandomBrightness", "RandomCrop", "RandomFlip", "RandomGamma", "RandomHue",
-    "RandomSaturation", "Sampler", "Scale", "ThreeCrop", "VideoDecoder",
+    "MultiCenterCrop", "Normalization", "RandomBrightness", "RandomCrop", "RandomFlip",
+    "RandomGamma", "RandomHue", "RandomSaturation", "Sampler", "Scale", "ThreeCrop",
+    "VideoDecoder",
 ]

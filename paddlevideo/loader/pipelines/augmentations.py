@@ -5,6 +5,12 @@ between frames), so every random choice -- scale, crop position, flip -- is draw
 with ``np.random`` and applied to all frames. All ops take and return ``results['imgs']`` as uint8
 [N, H, W, 3]; they stay in uint8 so that resizing and cropping are cheap and normalisation
 happens afterwards on the smaller array.
+
+Every op here is marked ``GEOMETRIC``: it only moves, selects or bilinearly blends pixels, so a
+per-pixel normalisation commutes with it, and ``Compose`` may run PaddleVideo's
+``Normalization``/``Image2Array``, listed before these ops, after them instead (see
+``compose.format_steps_last``). Ops that multiply the views of a clip say by how much in
+``VIEW_FACTOR`` (used to count a test pipeline's views).
 """
 from typing import Any, Dict, List, Tuple
 
@@ -63,6 +69,8 @@ class Scale:
         keep_ratio: keep the aspect ratio; if False, resize to a square.
     """
 
+    GEOMETRIC = True
+
     def __init__(self, short_size: int, keep_ratio: bool = True):
         check_positive_int(short_size, "short_size", "Scale")
         self.short_size = short_size
@@ -92,6 +100,8 @@ class JitterScale:
         min_size: smallest short side, in pixels.
         max_size: largest short side, in pixels (>= min_size).
     """
+
+    GEOMETRIC = True
 
     def __init__(self, min_size: int, max_size: int):
         check_positive_int(min_size, "min_size", "JitterScale")
@@ -125,6 +135,8 @@ class RandomCrop:
         ValueError: a frame side is smaller than ``target_size`` (at call time).
     """
 
+    GEOMETRIC = True
+
     def __init__(self, target_size: int):
         check_positive_int(target_size, "target_size", "RandomCrop")
         self.target_size = target_size
@@ -151,6 +163,8 @@ class CenterCrop:
     Raises:
         ValueError: a frame side is smaller than ``target_size`` (at call time).
     """
+
+    GEOMETRIC = True
 
     def __init__(self, target_size: int):
         check_positive_int(target_size, "target_size", "CenterCrop")
@@ -206,6 +220,9 @@ class ThreeCrop:
             ``target_size`` (at call time).
     """
 
+    GEOMETRIC = True
+    VIEW_FACTOR = 3
+
     def __init__(self, target_size: int, along: str = "long_side"):
         check_positive_int(target_size, "target_size", "ThreeCrop")
         if along not in THREE_CROP_ALONG:
@@ -238,6 +255,9 @@ class FlipViews:
     ``0 .. N-1`` flipped left-right.
     """
 
+    GEOMETRIC = True
+    VIEW_FACTOR = 2
+
     def __call__(self, results: Dict[str, Any]) -> Dict[str, Any]:
         imgs = _imgs(results, "FlipViews")
         results["imgs"] = np.concatenate([imgs, imgs[:, :, ::-1]], axis=0)
@@ -254,6 +274,8 @@ class RandomFlip:
         p: flip probability in [0, 1].
     """
 
+    GEOMETRIC = True
+
     def __init__(self, p: float = 0.5):
         if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
             raise ValueError(f"RandomFlip: p must be a probability in [0, 1], got {p!r}")
@@ -263,4 +285,41 @@ class RandomFlip:
         imgs = _imgs(results, "RandomFlip")
         if np.random.rand() < self.p:
             results["imgs"] = np.ascontiguousarray(imgs[:, :, ::-1])
+        return results
+
+
+@PIPELINES.register()
+class MultiCenterCrop:
+    """PaddleVideo's 3-view test crop: centre, left and right ``target_size`` squares, in that order.
+
+    All three are vertically centred (``y = (H - t) // 2``); the centre view starts at
+    ``x = (W - t) // 2``, the left one at 0 and the right one at ``W - t`` -- the views of
+    ``ThreeCrop(along="width")`` in PaddleVideo's order, centre first. They are concatenated on the
+    frame axis, view-major as in ``ThreeCrop``. (PaddleVideo crops these three views with its
+    ``pyav`` backend, the one its TokShift config uses; with its other backends its version took
+    one random crop instead. Here it is always the three views.)
+
+    Requires / changes: ``imgs`` [N, H, W, C] -> [3*N, target_size, target_size, C].
+
+    Args:
+        target_size: side of each square view, in pixels.
+
+    Raises:
+        ValueError: a frame side is smaller than ``target_size`` (at call time).
+    """
+
+    GEOMETRIC = True
+    VIEW_FACTOR = 3
+
+    def __init__(self, target_size: int):
+        check_positive_int(target_size, "target_size", "MultiCenterCrop")
+        self.target_size = target_size
+
+    def __call__(self, results: Dict[str, Any]) -> Dict[str, Any]:
+        imgs = _imgs(results, "MultiCenterCrop")
+        h, w = _check_fits(imgs, self.target_size, "MultiCenterCrop")
+        t = self.target_size
+        left, centre, right = three_crop_offsets(h, w, t, along="width")
+        views = [imgs[:, y:y + t, x:x + t] for y, x in (centre, left, right)]
+        results["imgs"] = np.concatenate(views, axis=0)
         return results

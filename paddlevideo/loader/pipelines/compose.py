@@ -4,6 +4,11 @@ Why: the per-sample preprocessing is described as data in the YAML config; this 
 place that builds it, so a misspelt op or key is reported with where it sits in the section
 (``PIPELINE.decode``, ``PIPELINE.transform[2]``, ...). It also holds the two small checks every
 op shares: required ``results`` keys and positive-int constructor arguments.
+
+Two class attributes let an op tell ``Compose`` how it may be moved: ``FORMAT_STEP`` (a rank:
+``Normalization`` 1, ``Image2Array`` 2) marks the ops that leave uint8 [N, H, W, 3] and must run
+last; ``GEOMETRIC = True`` marks ops that only move, select or bilinearly blend pixels, which a
+format step may be moved across (``format_steps_last``).
 """
 from typing import Any, Callable, Dict, Iterable, List
 
@@ -51,8 +56,51 @@ def _build_transform(item: Any, index: int) -> Callable:
         raise ConfigError(f"{where} ({name}): {err}") from err
 
 
+def format_steps_last(transforms: List[Callable]) -> List[Callable]:
+    """The transform ops in the order they run: as listed, but with the format steps last.
+
+    PaddleVideo lists ``Normalization`` and ``Image2Array`` before its resize and crop ops (and
+    sometimes ``Image2Array`` first). Here the format steps run after every other op, Normalization
+    before Image2Array, so resizing and cropping act on uint8 frames. The result is bit for bit the
+    one of the same list written with the format steps last: they draw no random numbers, so every
+    other op sees the same draws, and normalising or transposing commutes exactly with crops,
+    flips and view stacking (they only select pixels). Against literally resizing normalised
+    floats, resized pixels differ by the uint8 rounding of the resize (at most about one grey
+    level before normalisation), which is why the uint8 order is the one used.
+
+    Each ``Normalization.tensor_shape`` is checked against the layout where it is listed
+    ([N, H, W, 3] until an ``Image2Array``, that op's ``data_format`` after it).
+
+    Raises:
+        ConfigError: an op that is neither a format step nor ``GEOMETRIC`` (e.g. a colour op) is
+            listed after a format step -- it cannot act on normalised floats and moving it would
+            change what it does; or a ``tensor_shape`` that does not fit where it is listed.
+    """
+    layout, moved = "nhwc", False
+    for index, op in enumerate(transforms):
+        name = type(op).__name__
+        if getattr(op, "FORMAT_STEP", None) is not None:
+            moved = True
+            if hasattr(op, "check_layout"):
+                try:
+                    op.check_layout(layout)
+                except ValueError as err:
+                    raise ConfigError(f"PIPELINE.transform[{index}] ({name}): {err}") from err
+            layout = getattr(op, "data_format", layout)
+        elif moved and not getattr(op, "GEOMETRIC", False):
+            raise ConfigError(f"PIPELINE.transform[{index}] ({name}): listed after Normalization/"
+                              f"Image2Array, but only resize, crop and flip ops can follow them; "
+                              f"move {name} before Normalization")
+    steps = sorted((op for op in transforms if getattr(op, "FORMAT_STEP", None) is not None),
+                   key=lambda op: op.FORMAT_STEP)
+    return [op for op in transforms if getattr(op, "FORMAT_STEP", None) is None] + steps
+
+
 class Compose:
     """Runs the decode op, the sample op, then the transform ops, in that order.
+
+    The transform ops run as listed, except that ``Normalization`` and ``Image2Array`` run after
+    the others (PaddleVideo lists them before its crops; see ``format_steps_last``).
 
     Args:
         cfg: one mode of the ``PIPELINE`` section, e.g.
@@ -77,7 +125,7 @@ class Compose:
         transforms = cfg.get("transform") or []
         if not isinstance(transforms, list):
             raise ConfigError(f"PIPELINE.transform: expected a list of ops, got {transforms!r}")
-        self.ops += [_build_transform(item, i) for i, item in enumerate(transforms)]
+        self.ops += format_steps_last([_build_transform(item, i) for i, item in enumerate(transforms)])
 
     def __call__(self, results: Dict[str, Any]) -> Dict[str, Any]:
         """Apply every op in order.

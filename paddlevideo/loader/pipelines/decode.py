@@ -9,18 +9,22 @@ The reader contract (shared by every source of frames -- video files, raw-frame 
 ``reader.read(indices)`` returns uint8 RGB frames ``[K, H, W, 3]`` in the order of ``indices``
 (repeats allowed) or raises ``DecodeError`` naming the file.
 
-Two backends, because neither reads every file: decord first (one batched, seeking read);
-OpenCV (``cv2.VideoCapture`` on FFmpeg) when decord cannot open a file or fails a read. Seen with
-decord 0.6: it opens but cannot decode 48-pixel-wide videos (MJPG, xvid and mp4v alike); it fails
-every read of an .avi whose later frames are corrupt, even of the frames before them; and in
-truncated files it fails reads of decodable frames at random, differently from run to run.
-OpenCV reads the decodable frames of all of these, the same ones every time. A file neither
-backend reads raises ``DecodeError`` naming both errors; a missing or empty file raises before
-any backend is tried.
+The default backend (``decord``) uses two libraries, because neither reads every file: decord
+first (one batched, seeking read); OpenCV (``cv2.VideoCapture`` on FFmpeg) when decord cannot open
+a file or fails a read. Seen with decord 0.6: it opens but cannot decode 48-pixel-wide videos
+(MJPG, xvid and mp4v alike); it fails every read of an .avi whose later frames are corrupt, even
+of the frames before them; and in truncated files it fails reads of decodable frames at random,
+differently from run to run. OpenCV reads the decodable frames of all of these, the same ones
+every time. A file neither backend reads raises ``DecodeError`` naming both errors; a missing or
+empty file raises before any backend is tried.
+
+PaddleVideo's other two backends are kept: ``cv2`` (OpenCV alone) and ``pyav`` (PyAV, an
+optional package imported only when that backend is chosen; on the files tried -- MJPG, xvid and
+mp4v test videos, UCF101 clips -- it decodes the same RGB values as decord).
 """
 import logging
 import os
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Union
 
 import cv2
 import decord
@@ -29,11 +33,9 @@ import numpy as np
 from paddlevideo.loader.errors import DecodeError
 from paddlevideo.registry import PIPELINES
 
-from .compose import require_keys
+from .compose import check_positive_int, require_keys
 
 logger = logging.getLogger("paddlevideo")
-
-_BACKENDS = ("decord",)
 
 # decord raises DECORDError for codec/filter failures and RuntimeError for unopenable files.
 DECORD_ERRORS = (decord.DECORDError, RuntimeError, OSError)
@@ -275,34 +277,143 @@ def open_video(path: str) -> Union[FallbackVideoReader, OpenCVVideoReader]:
             raise both_failed(path, decord_error, opencv_error) from opencv_error
 
 
+PYAV_MISSING = ("backend 'pyav' needs PyAV, which is not installed: pip install av "
+                "(or use backend 'decord', which reads the same files)")
+
+
+def import_pyav():
+    """The ``av`` module; ValueError saying ``pip install av`` when PyAV is not installed.
+
+    PyAV is optional (not in requirements.txt): only configs that ask for ``backend: pyav`` need it.
+    """
+    try:
+        import av
+    except ImportError as err:
+        raise ValueError(PYAV_MISSING) from err
+    return av
+
+
+class PyAVVideoReader:
+    """A video file read with PyAV (FFmpeg's decoders, one thread); frames decode only in ``read``.
+
+    PyAV has no frame-exact random access, so a read decodes forward from the first frame up to
+    the last requested one and converts only the requested frames to RGB. ``len`` is the
+    stream's frame count, or its number of video packets when the container does not store one.
+
+    Raises:
+        DecodeError: the file cannot be opened or has no video stream (at construction).
+    """
+
+    def __init__(self, path: str):
+        self._av = import_pyav()
+        self.path = path
+        self._errors = (self._av.FFmpegError, OSError)
+        try:
+            with self._av.open(path) as container:
+                stream = self._video_stream(container)
+                self._frames_len = stream.frames or sum(1 for p in container.demux(stream) if p.size)
+        except self._errors as err:
+            raise DecodeError(path, f"PyAV could not open it ({_describe(err)})") from err
+
+    def _video_stream(self, container):
+        if not container.streams.video:
+            raise DecodeError(self.path, "PyAV found no video stream")
+        stream = container.streams.video[0]
+        stream.thread_count = 1  # as decord: the DataLoader workers already use the cores
+        return stream
+
+    def __len__(self) -> int:
+        return self._frames_len
+
+    def _decode_sorted(self, unique: List[int]) -> List[np.ndarray]:
+        wanted, frames, decoded = set(unique), [], 0
+        with self._av.open(self.path) as container:
+            for frame in container.decode(self._video_stream(container)):
+                if decoded in wanted:
+                    frames.append(frame.to_ndarray(format="rgb24"))
+                decoded += 1
+                if decoded > unique[-1]:
+                    break
+        if len(frames) != len(unique):
+            raise DecodeError(self.path, f"PyAV decoded only {decoded} frames, fewer than the "
+                                         f"frames {unique} asked for (the header lists "
+                                         f"{self._frames_len})")
+        return frames
+
+    def _read_sorted(self, unique: List[int]) -> np.ndarray:
+        try:
+            frames = self._decode_sorted(unique)
+        except self._errors as err:
+            raise DecodeError(self.path, f"PyAV failed reading frames {unique} "
+                                         f"({_describe(err)})") from err
+        if len({f.shape for f in frames}) > 1:
+            raise DecodeError(self.path, f"frames {unique} have different sizes "
+                                         f"{sorted({f.shape for f in frames})}")
+        return np.stack(frames)
+
+    def read(self, indices: np.ndarray) -> np.ndarray:
+        """uint8 RGB frames [K, H, W, 3] for ``indices``; DecodeError if any cannot be decoded."""
+        return read_unique(self._read_sorted, np.asarray(indices), self.path)
+
+
+def open_opencv(path: str) -> OpenCVVideoReader:
+    """An OpenCV reader for ``path`` (PaddleVideo's ``cv2`` backend), after ``check_video_file``."""
+    check_video_file(path)
+    return OpenCVVideoReader(path)
+
+
+def open_pyav(path: str) -> PyAVVideoReader:
+    """A PyAV reader for ``path`` (PaddleVideo's ``pyav`` backend), after ``check_video_file``."""
+    check_video_file(path)
+    return PyAVVideoReader(path)
+
+
+VIDEO_BACKENDS: Dict[str, Callable[[str], Any]] = {
+    "decord": open_video, "cv2": open_opencv, "pyav": open_pyav}
+
+
 @PIPELINES.register()
 class VideoDecoder:
     """Opens ``results['filename']`` as a frame reader (nothing decoded yet).
 
     Requires: ``filename``.
     Adds: ``reader`` (see the module docstring; consumed and removed by ``Sampler``) and
-    ``frames_len`` (the frame count of the backend that opened the file -- decord's, else
-    OpenCV's -- which may exceed what actually decodes).
+    ``frames_len`` (the frame count of the backend that opened the file -- with ``decord``,
+    decord's, else OpenCV's -- which may exceed what actually decodes).
 
     Args:
-        backend: ``'decord'``, the only choice: decord with OpenCV as its fallback (see
-            ``open_video``); the fallback is not a separate choice because it only ever helps.
+        backend: ``'decord'`` (default): decord with OpenCV as its fallback (see ``open_video``);
+            ``'cv2'``: OpenCV alone; ``'pyav'``: PyAV (``pip install av``; see
+            ``PyAVVideoReader``). All three give the frames ``Sampler`` picks from the whole
+            video: PaddleVideo's ``pyav`` decoder also cut a TimeSformer time window out of the
+            video (``mode``, ``sampling_rate``, ``target_fps``), which is not done here.
+        num_seg: PaddleVideo's frames-per-clip key, kept for its configs: ``check_config``
+            requires it to equal the model's ``num_seg``; the frames read are chosen by ``Sampler``.
 
     Raises:
-        ValueError: unsupported backend (at construction).
+        ValueError: unknown backend, or ``'pyav'`` without PyAV installed (at construction).
         DecodeError: the file is missing, unreadable or reports no frames (at call time).
     """
 
-    def __init__(self, backend: str = "decord"):
-        if backend not in _BACKENDS:
-            raise ValueError(f"VideoDecoder: backend must be one of {list(_BACKENDS)}, "
+    def __init__(self, backend: str = "decord", num_seg: Optional[int] = None):
+        if backend not in VIDEO_BACKENDS:
+            raise ValueError(f"VideoDecoder: backend must be one of {list(VIDEO_BACKENDS)}, "
                              f"got {backend!r}")
+        if backend == "pyav":
+            try:
+                import_pyav()
+            except ValueError as err:
+                raise ValueError(f"VideoDecoder: {err}") from None
+        if num_seg is not None:
+            check_positive_int(num_seg, "num_seg", "VideoDecoder")
         self.backend = backend
+        self.num_seg = num_seg
+        self._open = VIDEO_BACKENDS[backend]
 
     def __call__(self, results: Dict[str, Any]) -> Dict[str, Any]:
         require_keys(results, ("filename",), "VideoDecoder")
         path = results["filename"]
-        reader = open_video(path)
+        reader = self._open(path)
         frames_len = len(reader)
         if frames_len < 1:
             raise DecodeError(path, "the container reports 0 frames")

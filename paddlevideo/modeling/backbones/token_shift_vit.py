@@ -11,11 +11,16 @@ Faithful to the official PyTorch code (github.com/VideoNetworks/TokShift-Transfo
 * ``shift_div: 0`` disables the shift, which is the "ViT (Video)" baseline of the model zoo.
 
 Parameter names match PaddleVideo's TokShift port and PaddleClas' ViT, so their checkpoints load unchanged.
+
+``recompute: True`` trades compute for memory in training: each block keeps only its input and reruns
+its forward during backward (``paddle.distributed.fleet.utils.recompute``). Values and gradients are
+unchanged; dropout and drop-path masks are redrawn identically because the RNG state is restored.
 """
 from typing import Optional
 
 import paddle
 import paddle.nn as nn
+from paddle.distributed.fleet.utils import recompute as recompute_checkpoint
 
 from ...registry import BACKBONES
 from ..layers import Attention, DropPath, Mlp, PatchEmbed
@@ -103,13 +108,16 @@ class TokenShiftVisionTransformer(nn.Layer):
         epsilon: LayerNorm epsilon (1e-6 in the official ViT).
         attn_impl: ``auto`` (fused kernel for fp16/bf16, explicit otherwise), ``explicit`` or ``fused``.
         pretrained: optional path to image-pretrained ViT weights used as initialisation.
+        recompute: in training, keep only each block's input and recompute its activations during
+            backward (less memory, about one extra forward per step). Eval and export are unaffected.
     """
 
     def __init__(self, img_size: int = 224, patch_size: int = 16, in_channels: int = 3,
                  embed_dim: int = 768, depth: int = 12, num_heads: int = 12, mlp_ratio: float = 4.0,
                  qkv_bias: bool = True, drop_rate: float = 0.0, attn_drop_rate: float = 0.0,
                  drop_path_rate: float = 0.0, epsilon: float = 1e-6, num_seg: int = 8,
-                 shift_div: int = 4, attn_impl: str = "auto", pretrained: Optional[str] = None):
+                 shift_div: int = 4, attn_impl: str = "auto", pretrained: Optional[str] = None,
+                 recompute: bool = False):
         super().__init__()
         if depth < 1:
             raise ValueError(f"depth must be >= 1, got {depth}")
@@ -118,6 +126,7 @@ class TokenShiftVisionTransformer(nn.Layer):
         self.embed_dim = embed_dim
         self.img_size = img_size
         self.pretrained = pretrained
+        self.recompute = recompute
         self.patch_embed = PatchEmbed(img_size, patch_size, in_channels, embed_dim)
         self.cls_token = self.create_parameter([1, 1, embed_dim])
         self.pos_embed = self.create_parameter([1, self.patch_embed.num_patches + 1, embed_dim])
@@ -153,11 +162,26 @@ class TokenShiftVisionTransformer(nn.Layer):
         x = paddle.concat([cls, x], axis=1) + self.pos_embed.astype(x.dtype)  # [B*T, N+1, D]
         x = self.pos_drop(x)
         for block in self.blocks[:-1]:
-            x = block(x)
+            x = self.run_block(block, x)
         # Only the class token leaves the backbone, so the last block computes just that token
         # (queries, projection and MLP for 1 of N+1 tokens; ~6% of a ViT-B/16 forward, exact).
-        x = self.blocks[-1](x, num_out_tokens=1)  # [B*T, 1, D]
+        x = self.run_block(self.blocks[-1], x, num_out_tokens=1)  # [B*T, 1, D]
         return self.norm(x)[:, 0]  # [B*T, D]
+
+    def run_block(self, block: Block, x: paddle.Tensor,
+                  num_out_tokens: Optional[int] = None) -> paddle.Tensor:
+        """``block(x, num_out_tokens)``, recomputed in backward when ``recompute`` is on and training.
+
+        Paddle 3.3's default, the reentrant (PyLayer) recompute, fails under ``paddle.DataParallel``
+        ("parameter ... has been ready before") unless backward runs inside ``no_sync``; the
+        hook-based one (``use_reentrant=False``) leaves gradient accumulation to the ordinary backward
+        pass and works with it. ``preserve_rng_state=True`` (the default, spelled out) saves the
+        Paddle, numpy and ``random`` generator states at the forward and restores them around the
+        rerun, so dropout and drop-path redraw the same masks and later draws are unaffected.
+        """
+        if not (self.recompute and self.training):
+            return block(x, num_out_tokens)
+        return recompute_checkpoint(block, x, num_out_tokens, use_reentrant=False, preserve_rng_state=True)
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
         """``[B, 3, T, H, W]`` -> per-frame class tokens ``[B, T, D]``."""

@@ -1,0 +1,404 @@
+"""PaddleVideo's own TokShift config format on our code (tests/fixtures/paddlevideo_tokshift_ucf101.yaml).
+
+It loads unchanged; what each of its keys means here (inert keys named in one log line, PaddleVideo's
+transform order run with identical results, MultiCenterCrop, runtime_cfg, ClipGradByGlobalNorm, the
+optional pyav decoder); typos in it still fail with the nearest names; and a tiny copy of it trains,
+tests, exports and predicts through main.py and the tools.
+"""
+import copy
+import csv
+import glob
+import importlib.util
+import logging
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import yaml
+
+from paddlevideo.loader.pipelines import Compose, MultiCenterCrop, ThreeCrop, VideoDecoder
+from paddlevideo.registry import ConfigError
+from paddlevideo.utils.config import get_config
+from paddlevideo.utils.paddlevideo_compat import pipeline_views
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURE = ROOT / "tests" / "fixtures" / "paddlevideo_tokshift_ucf101.yaml"
+HAVE_PYAV = importlib.util.find_spec("av") is not None
+INERT = ["INFERENCE.name", "PIPELINE.train.decode.mode", "PIPELINE.valid.decode.mode",
+         "PIPELINE.test.decode.mode", "MODEL.backbone.attention_type"]
+
+
+class Records(logging.Handler):
+    """Collects the messages of the ``paddlevideo`` logger (which may not propagate to pytest)."""
+
+    def __init__(self):
+        super().__init__()
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append((record.levelno, record.getMessage()))
+
+
+@pytest.fixture
+def records():
+    handler = Records()
+    logger = logging.getLogger("paddlevideo")
+    logger.addHandler(handler)
+    yield handler
+    logger.removeHandler(handler)
+
+
+def load_fixture() -> dict:
+    """The fixture as a plain dict, keys in file order (``1e-6`` read as PaddleVideo means it)."""
+    raw = yaml.safe_load(FIXTURE.read_text())
+    raw["MODEL"]["backbone"]["epsilon"] = 1e-6  # safe_load reads PaddleVideo's 1e-6 as a string
+    return raw
+
+
+def write_config(path: Path, raw: dict) -> Path:
+    path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading unchanged, and what the keys mean
+
+
+def test_loads_unchanged_and_names_the_inert_keys_in_one_line(records):
+    cfg = get_config(str(FIXTURE), show=False)
+    warnings = [msg for level, msg in records.messages if level == logging.WARNING]
+    assert warnings == [f"PaddleVideo config keys accepted without effect: {', '.join(INERT)}"]
+    assert "attention_type" not in cfg.MODEL.backbone and "name" not in cfg.INFERENCE
+    assert all("mode" not in cfg.PIPELINE[m].decode for m in ("train", "valid", "test"))
+    # keys with a meaning stay and are checked like ours
+    assert cfg.MODEL.runtime_cfg.test == {"num_seg": 8, "avg_type": "score"}
+    assert cfg.PIPELINE.test.decode == {"name": "VideoDecoder", "backend": "pyav", "num_seg": 8}
+    assert cfg.OPTIMIZER.grad_clip == {"name": "ClipGradByGlobalNorm", "value": 1.0}
+    # PaddleVideo's implicit meanings, filled in: dense sampling = 8 frames at stride 64 // 8,
+    # and the export input holds the 3 MultiCenterCrop views
+    assert cfg.PIPELINE.train.sample.dense_stride == 8 and cfg.PIPELINE.train.sample.clip_starts == "official"
+    assert "dense_stride" not in cfg.PIPELINE.valid.sample
+    assert cfg.INFERENCE.views == 3
+    assert get_config(str(FIXTURE), show=False) == cfg  # the same every time
+
+
+def test_our_keys_take_precedence_over_paddlevideo_defaults(tmp_path):
+    raw = load_fixture()
+    raw["PIPELINE"]["train"]["sample"]["dense_stride"] = 32
+    cfg = get_config(str(write_config(tmp_path / "c.yaml", raw)), show=False)
+    assert cfg.PIPELINE.train.sample.dense_stride == 32 and "clip_starts" not in cfg.PIPELINE.train.sample
+
+
+def test_pipeline_views_agree_with_every_shipped_tokshift_config():
+    for path in glob.glob(str(ROOT / "configs" / "recognition" / "tokshift" / "*.yaml")):
+        cfg = get_config(path, show=False)
+        assert pipeline_views(cfg.PIPELINE.test) == cfg.INFERENCE.views, path
+
+
+TYPOS = [  # (text in the fixture, its typo, what the error must name)
+    ("attention_type: 'space_only'", "attention_typ: 'space_only'", r"attention_typ'.*\['attention_type'\]"),
+    ("      num_seg: 8\n      avg_type", "      num_sge: 8\n      avg_type", r"num_sge'.*\['num_seg'\]"),
+    ("runtime_cfg:\n    test:", "runtime_cfg:\n    tset:", r"tset'.*\['test'\]"),
+    ("mode: 'valid'", "mdoe: 'valid'", r"mdoe'.*\['mode'\]"),
+    ("tensor_shape: [1, 1, 1, 3]\n      - Image2Array:\n          data_format: 'cthw'\n      - JitterScale:\n"
+     "          min_size: 256\n          max_size: 380",
+     "tensor_shap: [1, 1, 1, 3]\n      - Image2Array:\n          data_format: 'cthw'\n      - JitterScale:\n"
+     "          min_size: 256\n          max_size: 380", r"tensor_shap'.*'tensor_shape'"),
+    ("- MultiCenterCrop:", "- MultiCentreCrop:", r"MultiCentreCrop'.*'MultiCenterCrop'"),
+    ("name: 'ClipGradByGlobalNorm'", "name: 'ClipGradByGlobalNrom'", r"\['ClipGradByGlobalNorm'\]"),
+    ("    value: 1.0", "    vaule: 1.0", r"vaule'.*\['value'\]"),
+    ("name: 'TokenShift_Inference_helper'", "nmae: 'TokenShift_Inference_helper'", r"nmae'.*\['name'\]"),
+    ("dense_sample: True", "dense_sampel: True", r"dense_sampel'.*'dense_sample'"),
+    ("ls_eps: 0.01", "ls_esp: 0.01", r"ls_esp'.*'ls_eps'"),
+    ("backend: 'pyav'\n      mode: 'train'", "backnd: 'pyav'\n      mode: 'train'", r"backnd'.*'backend'"),
+]
+
+
+@pytest.mark.parametrize("text, typo, expected", TYPOS, ids=[t[1].split(":")[0].strip(" -") for t in TYPOS])
+def test_typos_in_a_paddlevideo_config_fail_with_the_nearest_names(tmp_path, text, typo, expected):
+    source = FIXTURE.read_text()
+    assert source.count(text) == 1, text
+    path = tmp_path / "typo.yaml"
+    path.write_text(source.replace(text, typo))
+    with pytest.raises(ConfigError, match=expected):
+        get_config(str(path), show=False)
+
+
+@pytest.mark.parametrize("text, wrong, expected", [
+    ("attention_type: 'space_only'", "attention_type: 'divided_space_time'", "space only"),
+    ("mode: 'test'", "mode: 'tset'", r"mode: expected one of \['train', 'valid', 'test'\]"),
+    ("name: 'TokenShift_Inference_helper'", "name: 3", "INFERENCE.name: expected a string"),
+    ("    test:\n      num_seg: 8", "    test:\n      num_seg: 4",
+     r"runtime_cfg.test.num_seg \(4\) must equal"),
+    ("      mode: 'train'\n      num_seg: 8", "      mode: 'train'\n      num_seg: 16",
+     r"decode.num_seg \(16\)"),
+    ("tensor_shape: [1, 1, 1, 3]\n      - Image2Array:\n          data_format: 'cthw'\n      - JitterScale:\n"
+     "          min_size: 256\n          max_size: 256\n      - MultiCenterCrop:\n          target_size: 256",
+     "tensor_shape: [1, 1, 1, 3]\n      - Image2Array:\n          data_format: 'cthw'\n      - JitterScale:\n"
+     "          min_size: 256\n          max_size: 256\n      - MultiCenterCrop:\n          target_size: 224",
+     r"MultiCenterCrop\).target_size \(224\) must equal"),
+])
+def test_values_without_a_meaning_here_fail(tmp_path, text, wrong, expected):
+    source = FIXTURE.read_text()
+    assert source.count(text) == 1, text
+    path = tmp_path / "wrong.yaml"
+    path.write_text(source.replace(text, wrong))
+    with pytest.raises(ConfigError, match=expected):
+        get_config(str(path), show=False)
+
+
+def test_runtime_cfg_sets_avg_type_and_must_agree_with_model_avg_type(tiny_model_cfg):
+    from paddlevideo.modeling.builder import build_model
+
+    tiny_model_cfg["runtime_cfg"] = {"test": {"num_seg": 4, "avg_type": "prob"}}
+    assert build_model(tiny_model_cfg).avg_type == "prob"
+    tiny_model_cfg["avg_type"] = "score"
+    with pytest.raises(ConfigError, match="disagree"):
+        build_model(tiny_model_cfg)
+    tiny_model_cfg["runtime_cfg"] = {"test": {"num_seg": 8}}
+    with pytest.raises(ConfigError, match=r"num_seg \(8\) must equal the backbone's num_seg \(4\)"):
+        build_model(tiny_model_cfg)
+
+
+@pytest.mark.parametrize("grad_clip", [{"name": "ClipGradByGlobalNorm", "value": 1.5},
+                                       {"name": "ClipGradByGlobalNorm", "clip_norm": 1.5},
+                                       {"name": "global", "value": 1.5}])
+def test_grad_clip_by_global_norm_in_every_spelling(grad_clip):
+    import paddle.nn as nn
+
+    from paddlevideo.solver.optimizer import build_grad_clip
+
+    clip = build_grad_clip(grad_clip)
+    assert isinstance(clip, nn.ClipGradByGlobalNorm) and clip.clip_norm == 1.5
+
+
+def test_grad_clip_with_two_norms_or_none_fails():
+    from paddlevideo.solver.optimizer import build_grad_clip
+
+    for bad in ({"name": "ClipGradByGlobalNorm"}, {"name": "global", "value": 1.0, "clip_norm": 2.0},
+                {"name": "ClipGradByGlobalNorm", "value": -1.0}):
+        with pytest.raises(ConfigError, match="grad_clip"):
+            build_grad_clip(bad)
+
+
+# ---------------------------------------------------------------------------------------------
+# Pipelines: MultiCenterCrop, PaddleVideo's transform order, tensor_shape, the pyav decoder
+
+
+def test_multi_center_crop_is_centre_left_right_vertically_centred():
+    h, w, t, n = 40, 57, 32, 2
+    ys, xs = np.mgrid[0:h, 0:w]
+    frame = np.stack([ys, xs, np.zeros_like(xs)], axis=-1).astype(np.uint8)  # pixel = (y, x, 0)
+    imgs = np.stack([frame] * n)
+    out = MultiCenterCrop(t)({"imgs": imgs})["imgs"]
+    assert out.shape == (3 * n, t, t, 3)
+    assert [int(out[v * n, 0, 0, 1]) for v in range(3)] == [(w - t) // 2, 0, w - t]  # x of each view
+    assert {int(out[v * n, 0, 0, 0]) for v in range(3)} == {(h - t) // 2}  # all vertically centred
+    three = ThreeCrop(t, along="width")({"imgs": imgs})["imgs"]  # left, centre, right
+    np.testing.assert_array_equal(out, np.concatenate([three[n:2 * n], three[:n], three[2 * n:]]))
+
+
+COLOUR_OPS = ("RandomBrightness", "RandomSaturation", "RandomGamma", "RandomHue")
+
+
+def tiny_transforms(raw: dict, mode: str, size: int = 32, colour_p: float = 1.0) -> list:
+    """The fixture's transform list of ``mode`` at ``size`` px (colour ops applied with
+    probability ``colour_p``; None keeps the file's)."""
+    transforms = copy.deepcopy(raw["PIPELINE"][mode]["transform"])
+    for item in transforms:
+        (name, kwargs), = item.items()
+        if colour_p is not None and name in COLOUR_OPS:
+            kwargs["p"] = colour_p
+        if name == "JitterScale":
+            kwargs.update(min_size=size, max_size=size + 6 if mode == "train" else size)
+        if "target_size" in kwargs:
+            kwargs["target_size"] = size
+    return transforms
+
+
+def format_steps_moved_last(transforms: list) -> list:
+    steps = [item for item in transforms if next(iter(item)) in ("Normalization", "Image2Array")]
+    return [item for item in transforms if item not in steps] + steps
+
+
+def run_transforms(transforms: list, imgs: np.ndarray, seed: int) -> np.ndarray:
+    np.random.seed(seed)
+    return Compose({"transform": transforms})({"imgs": imgs.copy()})["imgs"]
+
+
+@pytest.mark.parametrize("mode", ["train", "valid", "test"])
+def test_paddlevideo_transform_order_gives_identical_clips(mode):
+    """Normalization/Image2Array listed before the resize and crops (PaddleVideo) run last here:
+    bit for bit the clip of the same list written in our order, random draws included."""
+    raw = load_fixture()
+    theirs = tiny_transforms(raw, mode)
+    ours = format_steps_moved_last(theirs)
+    assert [next(iter(i)) for i in theirs][-2:] in (["JitterScale", "RandomCrop"],
+                                                    ["JitterScale", "MultiCenterCrop"])
+    imgs = np.random.RandomState(0).randint(0, 256, (4, 40, 56, 3)).astype(np.uint8)
+    for seed in range(8):
+        a, b = run_transforms(theirs, imgs, seed), run_transforms(ours, imgs, seed)
+        assert a.dtype == np.float32 and a.shape == b.shape
+        np.testing.assert_array_equal(a, b)
+    views = 3 if mode == "test" else 1
+    assert a.shape == (3, 4 * views, 32, 32)
+
+
+def test_paddlevideo_order_is_within_uint8_rounding_of_resizing_floats():
+    """Against literally normalising first and resizing the floats, the resized pixels differ only by
+    the resize's uint8 rounding (at most about one grey level: 2/255 after std 0.5)."""
+    imgs = np.random.RandomState(1).randint(0, 256, (4, 40, 56, 3)).astype(np.uint8)
+    ours = run_transforms(tiny_transforms(load_fixture(), "test"), imgs, seed=0)  # [3, 12, 32, 32]
+    floats = (imgs.astype(np.float32) / 255 - 0.5) / 0.5
+    resized = np.stack([cv2.resize(f, (45, 32), interpolation=cv2.INTER_LINEAR) for f in floats])
+    views = [resized[:, :, x:x + 32] for x in (6, 0, 13)]  # centre, left, right
+    literal = np.concatenate(views).transpose(3, 0, 1, 2)
+    assert np.abs(ours - literal).max() <= 2.0 / 255 / 0.5 + 1e-6
+
+
+def test_tensor_shape_must_describe_the_layout_where_it_is_listed():
+    norm = {"mean": [0.5] * 3, "std": [0.5] * 3}
+    crop = {"CenterCrop": {"target_size": 32}}
+    with pytest.raises(ConfigError, match=r"use tensor_shape \[1, 1, 1, 3\]"):
+        Compose({"transform": [{"Normalization": {**norm, "tensor_shape": [3, 1, 1]}}, {"Image2Array": None},
+                               crop]})
+    imgs = np.random.RandomState(2).randint(0, 256, (4, 40, 56, 3)).astype(np.uint8)
+    # Image2Array first (PaddleVideo's TSM configs): channels-first tensor_shape, same clip as ours
+    tchw_first = [{"Image2Array": {"data_format": "tchw"}},
+                  {"Normalization": {**norm, "tensor_shape": [3, 1, 1]}}, crop]
+    ours = [crop, {"Normalization": norm}, {"Image2Array": {"data_format": "tchw"}}]
+    np.testing.assert_array_equal(run_transforms(tchw_first, imgs, 0), run_transforms(ours, imgs, 0))
+    with pytest.raises(ConfigError, match="tensor_shape must be 1s and one 3"):
+        Compose({"transform": [{"Normalization": {**norm, "tensor_shape": [1, 3, 3]}}]})
+
+
+def test_colour_ops_cannot_follow_normalization():
+    norm = {"Normalization": {"mean": [0.5] * 3, "std": [0.5] * 3}}
+    with pytest.raises(ConfigError, match=r"transform\[1\] \(RandomHue\).*move RandomHue before"):
+        Compose({"transform": [norm, {"RandomHue": {"p": 1.0}}]})
+
+
+def test_pyav_backend_without_pyav_says_pip_install_av(monkeypatch):
+    monkeypatch.setitem(sys.modules, "av", None)  # import av -> ImportError
+    with pytest.raises(ValueError, match="pip install av"):
+        VideoDecoder(backend="pyav")
+    cfg = get_config(str(FIXTURE), show=False)  # loading needs no PyAV, building the decoder does
+    with pytest.raises(ConfigError, match=r"PIPELINE.decode.*pip install av"):
+        Compose(cfg.PIPELINE.test)
+
+
+def write_video(path: Path, seed: int, frames: int = 12, width: int = 56, height: int = 40,
+                step: int = 3) -> Path:
+    """MJPG .avi of a smooth random pattern rolling ``step`` px per frame."""
+    rng = np.random.RandomState(seed)
+    base = cv2.resize(rng.randint(0, 256, (4, 5, 3)).astype(np.uint8), (width, height))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (width, height))
+    assert writer.isOpened()
+    for i in range(frames):
+        writer.write(np.roll(base, shift=step * i, axis=1))
+    writer.release()
+    return path
+
+
+@pytest.mark.skipif(not HAVE_PYAV, reason="PyAV (pip install av) is optional")
+def test_pyav_reads_the_frames_decord_reads(tmp_path):
+    video = str(write_video(tmp_path / "v.avi", seed=0, frames=20))
+    indices = np.array([0, 7, 7, 19, 3])
+    results = {}
+    for backend in ("pyav", "decord", "cv2"):
+        reader = VideoDecoder(backend=backend)({"filename": video})["reader"]
+        results[backend] = reader.read(indices)
+        assert len(reader) == 20
+    np.testing.assert_array_equal(results["pyav"], results["decord"])
+    np.testing.assert_array_equal(results["pyav"], results["cv2"])
+
+
+# ---------------------------------------------------------------------------------------------
+# End to end: a tiny copy of the PaddleVideo config through main.py, export_model.py, predict.py
+
+SIZE, NUM_SEG, EMBED = 32, 4, 64
+
+
+def shrink(raw: dict, root: Path, backend: str) -> dict:
+    """The fixture at 32 px, 4 frames, depth 2, on the videos under ``root`` (paths written in,
+    as a user's own file would have them). Every PaddleVideo key stays."""
+    raw = copy.deepcopy(raw)
+    model = raw["MODEL"]
+    model["backbone"].update(pretrained=None, img_size=SIZE, embed_dim=EMBED, depth=2, num_heads=4,
+                             num_seg=NUM_SEG)
+    model["head"].update(num_classes=2, in_channels=EMBED)
+    model["runtime_cfg"]["test"]["num_seg"] = NUM_SEG
+    raw["DATASET"].update(batch_size=2, num_workers=0, valid_batch_size=2, valid_num_workers=0,
+                          test_batch_size=2)
+    for mode in ("train", "valid", "test"):
+        raw["DATASET"][mode].update(data_prefix=str(root / "videos"),
+                                    file_path=str(root / ("train.txt" if mode == "train" else "val.txt")))
+        pipeline = raw["PIPELINE"][mode]
+        pipeline["decode"].update(backend=backend, num_seg=NUM_SEG)
+        pipeline["sample"]["num_seg"] = NUM_SEG
+        pipeline["transform"] = tiny_transforms({"PIPELINE": {mode: pipeline}}, mode, SIZE, colour_p=None)
+    raw["GRADIENT_ACCUMULATION"]["global_batch_size"] = 4
+    raw["INFERENCE"].update(num_seg=NUM_SEG, target_size=SIZE)
+    raw.update(epochs=1, log_interval=1, save_interval=1)
+    return raw
+
+
+@pytest.fixture(scope="module")
+def tiny_paddlevideo(tmp_path_factory):
+    """Videos (2 classes, patterns rolling right or left), UCF101-style lists without extensions
+    (``suffix: .avi``), and the shrunk PaddleVideo config (pyav when installed, else decord)."""
+    root = tmp_path_factory.mktemp("paddlevideo_format")
+    lines = {"train": [], "val": []}
+    for label, step in enumerate((3, -3)):
+        (root / "videos" / f"c{label}").mkdir(parents=True)
+        for i in range(4):
+            write_video(root / "videos" / f"c{label}" / f"v{i}.avi", seed=10 * label + i, step=step)
+            lines["train" if i < 2 else "val"].append(f"c{label}/v{i} {label}\n")
+    for split, rows in lines.items():
+        (root / f"{split}.txt").write_text("".join(rows))
+    raw = shrink(load_fixture(), root, "pyav" if HAVE_PYAV else "decord")
+    return {"root": root, "config": write_config(root / "tokshift_paddlevideo.yaml", raw),
+            "video": root / "videos" / "c1" / "v3.avi", "out": root / "output"}
+
+
+def run_tool(script: str, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, OMP_NUM_THREADS="2", PYTHONWARNINGS="ignore", GLOG_minloglevel="2")
+    return subprocess.run([sys.executable, str(ROOT / "tools" / script), *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_paddlevideo_config_trains_tests_exports_and_predicts(tiny_paddlevideo):
+    import main
+
+    config, out = str(tiny_paddlevideo["config"]), tiny_paddlevideo["out"]
+    assert main.main(["-c", config, "-o", f"output_dir={out}", "--validate", "--seed", "0"]) == 0
+    log = (out / "train.log").read_text()
+    assert "epoch [1/1]" in log and "validation: 4 of 4 videos scored" in log
+    weights = out / "TokenShiftVisionTransformer_best.pdparams"
+    assert weights.is_file()
+
+    assert main.main(["-c", config, "-o", f"output_dir={out}", "--test", "-w", str(weights)]) == 0
+    with open(out / "test_predictions.csv") as handle:
+        rows = {os.path.abspath(row["path"]): row for row in csv.DictReader(handle)}
+    assert len(rows) == 4 and {row["views"] for row in rows.values()} == {"3"}  # MultiCenterCrop
+
+    export_dir = tiny_paddlevideo["root"] / "inference"
+    proc = run_tool("export_model.py", "-c", config, "-p", str(weights), "-o", str(export_dir))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"Input 'imgs': [None, 3, {3 * NUM_SEG}, {SIZE}, {SIZE}] float32" in proc.stdout
+    model_file = export_dir / "TokenShiftVisionTransformer.json"
+    assert model_file.is_file()
+
+    video = tiny_paddlevideo["video"]
+    proc = run_tool("predict.py", "-c", config, "-i", str(video), "--model_file", str(model_file))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    top1 = re.search(r"top-1 class: \[(\d+)\].*?top-1 score: \[([0-9.e-]+)\]", proc.stdout, re.S)
+    assert top1, proc.stdout
+    expected = rows[os.path.abspath(video)]
+    assert int(top1.group(1)) == int(expected["top1_class"])
+    assert float(top1.group(2)) == pytest.approx(float(expected["top1_score"]), abs=1e-4)
