@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> None:
     from paddlevideo.tasks import test_model, train_model
     from paddlevideo.utils.runtime import select_device, set_seed
 
+    setup_logger(rank=dist.get_rank())  # the console, for what reading the config has to say
     cfg = get_config(args.config, overrides=args.override, show=False)
     select_device()
     logger = setup_logger(cfg["output_dir"], level=cfg.get("log_level", "INFO"),

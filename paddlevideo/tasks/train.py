@@ -26,6 +26,7 @@ from ..utils.checkpoint import (load_file, load_weights, optimizer_state_for_loa
 from ..utils.config import DEFAULT_SEED
 from ..utils.logger import get_logger
 from ..utils.meters import ProgressMeter
+from ..utils.metrics_writer import MetricsWriter
 from ..utils.preemption import StopRequest
 from ..utils.profiler import StepProfiler
 from ..utils.runtime import Precision, init_distributed, rank, world_size
@@ -80,6 +81,8 @@ class Trainer:
         self.save_steps = int(cfg.get("save_steps", 0))
         self.last_checkpoint = "none yet"
         self.profiler = StepProfiler(options.profiler_options) if options.profiler_options else None
+        self.metrics = MetricsWriter(os.path.join(self.out, "visualdl"), bool(cfg.get("use_visualdl", False)),
+                                     rank())
 
     # ---------------------------------------------------------------- checkpoints
     def checkpoint_prefix(self, tag: str) -> str:
@@ -190,9 +193,7 @@ class Trainer:
             self.step += 1
             meter.step(values, inputs[0].shape[0])
             if self.step % log_interval == 0 or self.step == total:
-                self.logger.info("epoch [%d/%d] %s lr: %.6f", self.epoch + 1, self.epochs,
-                                 meter.summary(self.step, total * (self.epochs - self.epoch - 1)),
-                                 self.optimizer.get_lr())
+                self.log_step(meter, values)
             if self.profiler:
                 self.profiler.step()
             if self.checkpoint_due(stop, closes_group):
@@ -200,6 +201,17 @@ class Trainer:
             if self.step == total:  # --max_iters may end the epoch before the sampler does
                 break
         return True
+
+    def updates_done(self) -> int:
+        """Optimiser updates since the start of training (the LR schedule's and VisualDL's step)."""
+        return self.epoch * self.groups.updates_per_epoch() + -(-self.step // self.groups.steps)
+
+    def log_step(self, meter: ProgressMeter, values: Dict[str, float]) -> None:
+        total = self.groups.num_batches
+        self.logger.info("epoch [%d/%d] %s lr: %.6f", self.epoch + 1, self.epochs,
+                         meter.summary(self.step, total * (self.epochs - self.epoch - 1)), self.optimizer.get_lr())
+        self.metrics.scalars("train", {**values, "lr": self.optimizer.get_lr(), "clips_per_s": meter.throughput()},
+                             self.updates_done())
 
     def checkpoint_due(self, stop: StopRequest, closes_group: bool) -> bool:
         """After a micro-batch: save ``latest`` every ``save_steps`` updates, or on a stop request;
@@ -217,8 +229,7 @@ class Trainer:
                              "(or --resume auto)", stop.name or "a stop request", self.epoch + 1, self.step,
                              self.last_checkpoint)
             return True
-        update = self.epoch * self.groups.updates_per_epoch() + -(-self.step // self.groups.steps)
-        if closes_group and self.save_steps and update % self.save_steps == 0:
+        if closes_group and self.save_steps and self.updates_done() % self.save_steps == 0:
             self.save("latest")
         return False
 
@@ -234,6 +245,8 @@ class Trainer:
         outputs = evaluate(self.model, self.valid_loader, self.precision, self.cfg.get("log_interval", 10),
                            tag=f"val epoch {epoch + 1}")
         results = summarize(outputs, self.metric, unwrap(self.model).head.loss_func)
+        self.metrics.scalars("val", {k: results[k] for k in ("loss", "top1", "top5", "mean_class_accuracy")},
+                             epoch + 1)
         self.logger.info("epoch [%d/%d] validation: %s: loss %.5f top1 %.4f top5 %.4f mean class "
                          "accuracy %.4f", epoch + 1, self.epochs, outputs.coverage(), results["loss"],
                          results["top1"], results["top5"], results["mean_class_accuracy"])
@@ -256,7 +269,7 @@ class Trainer:
 
     def fit(self) -> float:
         """Train the remaining epochs; returns the best validation top-1 (-1 without validation)."""
-        with StopRequest() as stop:
+        with StopRequest() as stop, self.metrics:
             while self.epoch < self.epochs:
                 if not self.train_epoch(stop):
                     return self.best_top1

@@ -21,6 +21,7 @@ DEFAULT_SEED = 1234  # PaddleVideo's default --seed, used when neither the comma
 
 TOP_LEVEL = {"model_name": str, "epochs": int, "log_interval": int, "save_interval": int,
              "val_interval": int, "output_dir": str, "log_level": str, "seed": int, "save_steps": int,
+             "use_visualdl": bool,
              "GRADIENT_ACCUMULATION": dict}
 
 

@@ -51,7 +51,7 @@ def check_sections(cfg: Dict, source: str) -> None:
             if not isinstance(value, dict):
                 raise ConfigError(f"{source}: section {key} must be a mapping")
         elif key in TOP_LEVEL:
-            if not isinstance(value, TOP_LEVEL[key]) or isinstance(value, bool):
+            if not isinstance(value, TOP_LEVEL[key]) or (isinstance(value, bool) and TOP_LEVEL[key] is not bool):
                 raise ConfigError(f"{source}: '{key}' expects {TOP_LEVEL[key].__name__}, got {value!r}")
         else:
             raise ConfigError(f"{source}: unknown section or key '{key}'. "
