@@ -3,14 +3,17 @@ PYTHON ?= python3
 DEMO_CFG := configs/recognition/tokshift/demo_tokshift_tiny.yaml
 DEMO_OUT := output/demo_tokshift_tiny
 
-.PHONY: install install-test demo test benchmark-demo
+.PHONY: install install-test demo test lint benchmark-demo
 
 install:
 	$(PYTHON) -c "import paddle" 2>/dev/null || $(PYTHON) -m pip install "paddlepaddle>=3.0"
 	$(PYTHON) -m pip install -r requirements.txt
 
 install-test: install
-	$(PYTHON) -m pip install "pytest>=7"
+	$(PYTHON) -m pip install "pytest>=7" "ruff==0.17.6"
+
+lint: install-test
+	$(PYTHON) -m ruff check .
 
 demo: install
 	$(PYTHON) data/generate_demo_data.py --out data/demo
@@ -21,7 +24,7 @@ demo: install
 	$(PYTHON) tools/predict.py -c $(DEMO_CFG) -i data/demo/videos/darkening/val_0000.avi \
 		--model_file $(DEMO_OUT)/inference/demo_tokshift_tiny.json --label_file data/demo/classes.txt --top_k 2
 
-test: install-test
+test: lint
 	$(PYTHON) -m pytest tests -q
 
 benchmark-demo: install

@@ -12,8 +12,6 @@ from typing import Any, Callable, Dict, Optional
 from .errors import ConfigError
 
 
-
-
 class Registry:
     """Maps names to classes (or factory functions) of one component kind."""
 

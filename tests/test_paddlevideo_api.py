@@ -3,14 +3,27 @@ uses them."""
 import os
 
 import pytest
+from test_main import DEMO_CFG, tiny_args
 
 import main
-from test_main import DEMO_CFG, tiny_args
 
 
 def test_paddlevideo_utils_exports():
-    from paddlevideo.utils import (AttrDict, AverageMeter, Registry, build, get_config, get_dist_info,
-                                   get_logger, load, load_ckpt, main_only, mkdir, save, setup_logger)
+    from paddlevideo.utils import (
+        AttrDict,
+        AverageMeter,
+        Registry,
+        build,
+        get_config,
+        get_dist_info,
+        get_logger,
+        load,
+        load_ckpt,
+        main_only,
+        mkdir,
+        save,
+        setup_logger,
+    )
 
     cfg = get_config(DEMO_CFG, None, False)  # PaddleVideo's positional show=False: still validated
     assert isinstance(cfg, AttrDict) and cfg.MODEL.backbone.name == "TokenShiftVisionTransformer"

@@ -35,8 +35,14 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from paddlevideo.utils.dataset_lists import (  # noqa: E402
-    FrameFolderError, count_frames, frame_dir_of, is_video, name_some, write_frames_list,
-    write_video_list)
+    FrameFolderError,
+    count_frames,
+    frame_dir_of,
+    is_video,
+    name_some,
+    write_frames_list,
+    write_video_list,
+)
 
 UCF101_SPLITS = (1, 2, 3)
 

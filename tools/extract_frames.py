@@ -42,8 +42,15 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from paddlevideo.utils.dataset_lists import (  # noqa: E402
-    FRAME_TEMPLATE, FrameFolderError, count_frames, frame_dir_of, is_video, name_some,
-    read_video_list, write_frames_list)
+    FRAME_TEMPLATE,
+    FrameFolderError,
+    count_frames,
+    frame_dir_of,
+    is_video,
+    name_some,
+    read_video_list,
+    write_frames_list,
+)
 
 PARTIAL_SUFFIX = ".partial"
 # Container headers of some formats estimate the frame count from the duration, so a small

@@ -7,8 +7,8 @@ import paddle
 from ..registry import DATASETS, ConfigError, build
 from ..utils.runtime import rank, world_size
 from .batch import collate_clips
-from .sampler import EpochBatchSampler
 from .pipelines import Compose
+from .sampler import EpochBatchSampler
 
 BATCH_KEYS = {"train": ("batch_size", "num_workers"),
               "valid": ("valid_batch_size", "valid_num_workers"),

@@ -21,8 +21,13 @@ from ..loader.builder import build_loader, close_loader_iterator, loader_setting
 from ..metrics import build_metric
 from ..modeling.builder import build_model
 from ..solver import build_optimizer
-from ..utils.checkpoint import (load_file, load_weights, optimizer_state_for_loading, optimizer_state_for_saving,
-                                save_atomic)
+from ..utils.checkpoint import (
+    load_file,
+    load_weights,
+    optimizer_state_for_loading,
+    optimizer_state_for_saving,
+    save_atomic,
+)
 from ..utils.config import DEFAULT_SEED
 from ..utils.logger import get_logger
 from ..utils.meters import ProgressMeter

@@ -16,7 +16,6 @@ import yaml
 
 from ..registry import ConfigError
 
-
 DEFAULT_SEED = 1234  # PaddleVideo's default --seed, used when neither the command line nor the config sets one
 
 TOP_LEVEL = {"model_name": str, "epochs": int, "log_interval": int, "save_interval": int,

@@ -7,8 +7,18 @@ INFERENCE; crops must equal ``img_size``; the head must read the backbone's widt
 import inspect
 from typing import Any, Dict, Iterator, Tuple
 
-from ..registry import (BACKBONES, DATASETS, HEADS, LRSCHEDULERS, METRICS, OPTIMIZERS, PIPELINES,
-                        RECOGNIZERS, ConfigError, check_kwargs)
+from ..registry import (
+    BACKBONES,
+    DATASETS,
+    HEADS,
+    LRSCHEDULERS,
+    METRICS,
+    OPTIMIZERS,
+    PIPELINES,
+    RECOGNIZERS,
+    ConfigError,
+    check_kwargs,
+)
 from .config import TOP_LEVEL
 
 SECTIONS = ("MODEL", "DATASET", "PIPELINE", "OPTIMIZER", "METRIC", "INFERENCE")

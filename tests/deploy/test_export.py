@@ -2,8 +2,7 @@
 import numpy as np
 import pytest
 
-from paddlevideo.deploy.export import (ParityResult, check_parity, inference_input_shape, parity_cases,
-                                       random_input)
+from paddlevideo.deploy.export import ParityResult, check_parity, inference_input_shape, parity_cases, random_input
 from paddlevideo.registry import ConfigError
 
 

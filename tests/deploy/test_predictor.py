@@ -6,8 +6,14 @@ import paddle
 import pytest
 
 from paddlevideo.deploy import predictor as pred
-from paddlevideo.deploy.predictor import (PaddlePredictor, PredictorOptions, check_precision,
-                                          infer_backend, resolve_paddle_files, short_error)
+from paddlevideo.deploy.predictor import (
+    PaddlePredictor,
+    PredictorOptions,
+    check_precision,
+    infer_backend,
+    resolve_paddle_files,
+    short_error,
+)
 from paddlevideo.registry import ConfigError
 
 

@@ -5,8 +5,8 @@ import os
 
 import numpy as np
 import paddle
-from paddle import nn
 import pytest
+from paddle import nn
 
 from paddlevideo.modeling.builder import build_model
 from paddlevideo.modeling.framework.recognizers.recognizer_transformer import RecognizerTransformer

@@ -33,9 +33,10 @@ def test_four_micro_batches_of_two_equal_one_batch_of_eight(demo_data, tmp_path)
 
     Plain momentum SGD without clipping, whose update is proportional to the gradient (Adam's
     normalisation would hide a wrongly scaled accumulated gradient)."""
+    from test_main import tiny_args
+
     import main
     from paddlevideo.utils.checkpoint import load_file
-    from test_main import tiny_args
 
     sgd = "OPTIMIZER={'name': 'Momentum', 'momentum': 0.9, 'learning_rate': 0.5}"
     finals = []

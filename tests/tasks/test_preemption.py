@@ -10,13 +10,13 @@ import time
 
 import numpy as np
 import pytest
+from test_main import ROOT, tiny_args
 
 import main
 from paddlevideo.registry import ConfigError
 from paddlevideo.tasks import train as train_module
 from paddlevideo.tasks.train_checkpoint import find_resumable, load_checkpoint
 from paddlevideo.utils.checkpoint import load_file
-from test_main import ROOT, tiny_args
 
 LOSS_LINE = re.compile(r"epoch \[(\d+)/\d+\] batch (\d+)/\d+ loss: (\S+)")
 

@@ -6,7 +6,6 @@ export/predict tests stay within a few seconds each on 2 CPU cores.
 from typing import Dict
 
 import pytest
-
 from deploy_helpers import run_tool, write_tiny_config, write_video
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from deploy_helpers import ROOT, run_tool, write_tiny_config
 
 EXAMPLES = Path(ROOT) / "data" / "example"

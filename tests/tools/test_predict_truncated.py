@@ -6,7 +6,6 @@ import struct
 from pathlib import Path
 
 import numpy as np
-
 from deploy_helpers import run_tool, write_video
 
 

@@ -123,8 +123,9 @@ def test_real_visualdl_round_trip(tmp_path):
 
 
 def test_training_with_use_visualdl_logs_train_and_validation_scalars(fake_visualdl, demo_data, tmp_path):
-    import main
     from test_main import tiny_args
+
+    import main
 
     assert main.main(tiny_args(demo_data, tmp_path, epochs=2, extra=["use_visualdl=True"]) + ["--validate"]) == 0
     (writer,) = fake_visualdl

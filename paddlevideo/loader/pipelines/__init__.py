@@ -3,8 +3,7 @@
 Numpy/cv2/decord only -- no paddle -- because these run inside DataLoader worker processes.
 A sample flows as a ``results`` dict that starts as ``{'filename': str, 'label': int}``.
 """
-from .augmentations import (CenterCrop, FlipViews, JitterScale, MultiCenterCrop, RandomCrop,
-                            RandomFlip, Scale, ThreeCrop)
+from .augmentations import CenterCrop, FlipViews, JitterScale, MultiCenterCrop, RandomCrop, RandomFlip, Scale, ThreeCrop
 from .color import RandomBrightness, RandomGamma, RandomHue, RandomSaturation
 from .compose import Compose
 from .decode import VideoDecoder
