@@ -3,14 +3,9 @@ import os
 from typing import List, Optional
 
 from ..registry import ConfigError
+from ..utils.dataset_lists import VIDEO_EXTENSIONS, is_video
 
-VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".webm", ".mov", ".flv", ".mpg", ".mpeg", ".m4v", ".wmv",
-                    ".3gp", ".ts")
 LIST_EXTENSIONS = (".txt", ".list", ".lst")
-
-
-def is_video(path: str) -> bool:
-    return path.lower().endswith(VIDEO_EXTENSIONS)
 
 
 def videos_in_directory(directory: str) -> List[str]:

@@ -15,13 +15,10 @@ from typing import Any, Iterable, Optional
 import yaml
 
 from ..registry import ConfigError
+from .config_check import check_config, schema_keys
+from .paddlevideo_compat import apply_paddlevideo_compat
 
 DEFAULT_SEED = 1234  # PaddleVideo's default --seed, used when neither the command line nor the config sets one
-
-TOP_LEVEL = {"model_name": str, "epochs": int, "log_interval": int, "save_interval": int,
-             "val_interval": int, "output_dir": str, "log_level": str, "seed": int, "save_steps": int,
-             "use_visualdl": bool,
-             "GRADIENT_ACCUMULATION": dict}
 
 
 class AttrDict(dict):
@@ -98,8 +95,6 @@ def apply_override(cfg: dict, item: str) -> None:
 def _addable_keys(cfg: dict, parents) -> set:
     """Keys the schema accepts under ``parents`` (none if that part of the config is itself invalid,
     which check_config then reports)."""
-    from .config_check import schema_keys
-
     try:
         return schema_keys(cfg, tuple(parents))
     except ConfigError:
@@ -134,11 +129,9 @@ def get_config(fname: str, overrides: Optional[Iterable[str]] = None, show: bool
     cfg = to_attrdict(raw)
     for item in overrides or []:
         apply_override(cfg, item)
-    from .paddlevideo_compat import apply_paddlevideo_compat
     apply_paddlevideo_compat(cfg)  # PaddleVideo's inert keys and implicit settings, before the check
     cfg.setdefault("output_dir", os.path.join("output", str(cfg.get("model_name", "model"))))
     if check:
-        from .config_check import check_config
         check_config(cfg, source=fname)
     if show:
         logging.getLogger("paddlevideo").info("config %s (overrides %s):\n%s", fname, list(overrides or []),

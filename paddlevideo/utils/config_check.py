@@ -19,12 +19,16 @@ from ..registry import (
     ConfigError,
     check_kwargs,
 )
-from .config import TOP_LEVEL
 
 SECTIONS = ("MODEL", "DATASET", "PIPELINE", "OPTIMIZER", "METRIC", "INFERENCE")
 DATASET_KEYS = {"batch_size", "num_workers", "valid_batch_size", "valid_num_workers", "test_batch_size",
                 "test_num_workers", "train", "valid", "test", "max_failure_ratio", "label_file"}
 INFERENCE_KEYS = {"num_seg", "target_size", "views"}
+# Top-level run settings and their types (everything else at the top level is a section).
+TOP_LEVEL = {"model_name": str, "epochs": int, "log_interval": int, "save_interval": int,
+             "val_interval": int, "output_dir": str, "log_level": str, "seed": int, "save_steps": int,
+             "use_visualdl": bool,
+             "GRADIENT_ACCUMULATION": dict}
 CROP_OPS = ("RandomCrop", "CenterCrop", "ThreeCrop", "MultiCenterCrop")
 
 

@@ -16,7 +16,8 @@ from typing import Iterable, List, Sequence, Tuple
 
 from .atomic import write_text_atomic
 
-VIDEO_EXTS = (".avi", ".mp4", ".mkv", ".webm", ".mov", ".m4v", ".mpg", ".mpeg", ".flv")
+VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".webm", ".mov", ".flv", ".mpg", ".mpeg", ".m4v", ".wmv", ".3gp",
+                    ".ts")
 FRAME_TEMPLATE = "img_{:05}.jpg"
 _FRAME_NAME = re.compile(r"img_(\d{5,})\.jpg")
 
@@ -26,7 +27,7 @@ class FrameFolderError(ValueError):
 
 
 def is_video(name: str) -> bool:
-    return name.lower().endswith(VIDEO_EXTS)
+    return name.lower().endswith(VIDEO_EXTENSIONS)
 
 
 def frame_dir_of(video_path: str) -> str:

@@ -29,6 +29,7 @@ import logging
 from typing import Any, Callable, Collection, Dict, Iterator, List, Optional, Tuple
 
 from ..registry import BACKBONES, PIPELINES, ConfigError
+from .config_check import INFERENCE_KEYS
 
 logger = logging.getLogger("paddlevideo")
 
@@ -88,7 +89,6 @@ def take_inert(mapping: Dict, key: str, accepted: Collection[str], where: str,
 
 def inert_inference_name(cfg: Dict) -> Iterator[str]:
     """PaddleVideo's inference-helper class; predict.py preprocesses with PIPELINE.test."""
-    from .config_check import INFERENCE_KEYS
 
     inference = cfg.get("INFERENCE")
     if isinstance(inference, dict) and take_inert(inference, "name", INFERENCE_KEYS, "INFERENCE"):

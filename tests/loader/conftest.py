@@ -138,3 +138,31 @@ def pv_log():
     logger.addHandler(handler)
     yield messages
     logger.removeHandler(handler)
+
+
+@pytest.fixture
+def randint_max(monkeypatch):
+    """Make np.random.randint return its largest allowed value and record the (low, high) asked."""
+    calls = []
+
+    def fake(low, high=None, size=None):
+        calls.append((low, high))
+        return np.full(size, high - 1) if size is not None else high - 1
+
+    monkeypatch.setattr(np.random, "randint", fake)
+    return calls
+
+
+def _position_clip(n=4, h=10, w=12):
+    """uint8 [n, h, w, 3]: channel 0 = row, channel 1 = column, channel 2 = frame number."""
+    imgs = np.empty((n, h, w, 3), dtype=np.uint8)
+    imgs[..., 0] = np.arange(h)[None, :, None]
+    imgs[..., 1] = np.arange(w)[None, None, :]
+    imgs[..., 2] = np.arange(n)[:, None, None]
+    return imgs
+
+
+@pytest.fixture
+def position_clip() -> Callable[..., np.ndarray]:
+    """``position_clip(n, h, w)``: a clip whose pixels say where they came from (row, column, frame)."""
+    return _position_clip
