@@ -1,0 +1,30 @@
+"""Importing the models turns Paddle's CPU stride kernels off (they made our models 1.3-4x slower);
+the logits and gradients do not depend on it."""
+import numpy as np
+import paddle
+
+from paddlevideo.modeling.builder import build_model
+
+
+def forward_backward(cfg, x):
+    paddle.seed(0)
+    model = build_model(cfg)
+    loss = model([x, paddle.zeros([x.shape[0]], "int64")], mode="train")["loss"]
+    loss.backward()
+    return float(loss), model.backbone.blocks[0].attn.qkv.weight.grad.numpy()
+
+
+def test_importing_the_models_turns_stride_kernels_off():
+    assert paddle.get_flags(["FLAGS_use_stride_kernel"])["FLAGS_use_stride_kernel"] is False
+
+
+def test_results_do_not_depend_on_the_flag(tiny_model_cfg):
+    x = paddle.to_tensor(np.random.default_rng(0).standard_normal((2, 3, 4, 32, 32)).astype("float32"))
+    try:
+        paddle.set_flags({"FLAGS_use_stride_kernel": True})
+        strided = forward_backward(tiny_model_cfg, x)
+    finally:
+        paddle.set_flags({"FLAGS_use_stride_kernel": False})
+    contiguous = forward_backward(tiny_model_cfg, x)
+    assert abs(strided[0] - contiguous[0]) < 1e-6
+    np.testing.assert_allclose(strided[1], contiguous[1], rtol=1e-5, atol=1e-7)
