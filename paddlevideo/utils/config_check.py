@@ -19,6 +19,7 @@ from ..registry import (
     ConfigError,
     check_kwargs,
 )
+from .pipeline_config import pipeline_ops
 
 SECTIONS = ("MODEL", "DATASET", "PIPELINE", "OPTIMIZER", "METRIC", "INFERENCE")
 DATASET_KEYS = {"batch_size", "num_workers", "valid_batch_size", "valid_num_workers", "test_batch_size",
@@ -44,19 +45,10 @@ def _check_named(cfg: Any, registry, where: str, key: str = "name", injected=())
     check_kwargs(target, kwargs, f"{where} ({cfg[key]})", injected=injected)
 
 
-def pipeline_ops(pipeline: Dict) -> Iterator[Tuple[str, str, Dict]]:
-    """Yield ``(where, op_name, kwargs)`` for decode, sample and every transform of one mode."""
-    for stage in ("decode", "sample"):
-        if stage in pipeline:
-            op = dict(pipeline[stage])
-            yield stage, op.pop("name", None), op
-    for i, item in enumerate(pipeline.get("transform") or []):
-        if not isinstance(item, dict) or len(item) != 1:
-            raise ConfigError(f"transform item {i} must be a one-key mapping {{OpName: {{...}}}}, got {item!r}")
-        (name, kwargs), = item.items()
-        if kwargs is not None and not isinstance(kwargs, dict):
-            raise ConfigError(f"transform item {i} ({name}): arguments must be a mapping, got {kwargs!r}")
-        yield f"transform[{i}]", name, dict(kwargs or {})
+def mode_ops(mode: str, pipeline: Dict) -> Iterator[Tuple[str, str, Dict]]:
+    """``(where, op name, kwargs)`` of one mode's ops, ``where`` naming the mode (``PIPELINE.valid.sample``)."""
+    for where, name, kwargs in pipeline_ops(pipeline):
+        yield where.replace("PIPELINE.", f"PIPELINE.{mode}.", 1), name, kwargs
 
 
 def check_sections(cfg: Dict, source: str) -> None:
@@ -94,8 +86,8 @@ def check_components(cfg: Dict) -> None:
             _check_named(cfg["DATASET"][mode], DATASETS, f"DATASET.{mode}", key="format",
                          injected=("pipeline", "num_classes", "test_mode"))
     for mode, pipeline in cfg["PIPELINE"].items():
-        for where, name, kwargs in pipeline_ops(pipeline):
-            check_kwargs(PIPELINES.get(name), kwargs, f"PIPELINE.{mode}.{where} ({name})")
+        for where, name, kwargs in mode_ops(mode, pipeline):
+            check_kwargs(PIPELINES.get(name), kwargs, f"{where} ({name})")
     opt = dict(cfg["OPTIMIZER"])
     lr = opt.pop("learning_rate", None)
     if lr is None:
@@ -154,12 +146,12 @@ def check_agreement(cfg: Dict) -> None:
         raise ConfigError(f"MODEL.head.in_channels ({head.get('in_channels')}) must equal "
                           f"MODEL.backbone.embed_dim ({embed_dim})")
     for mode, pipeline in cfg["PIPELINE"].items():
-        for where, name, kwargs in pipeline_ops(pipeline):
+        for where, name, kwargs in mode_ops(mode, pipeline):
             if (name == "Sampler" or "num_seg" in kwargs) and kwargs.get("num_seg") != num_seg:
-                raise ConfigError(f"PIPELINE.{mode}.{where}.num_seg ({kwargs.get('num_seg')}) must equal "
+                raise ConfigError(f"{where}.num_seg ({kwargs.get('num_seg')}) must equal "
                                   f"MODEL.backbone.num_seg ({num_seg})")
             if name in CROP_OPS and kwargs.get("target_size") != img_size:
-                raise ConfigError(f"PIPELINE.{mode}.{where} ({name}).target_size ({kwargs.get('target_size')})"
+                raise ConfigError(f"{where} ({name}).target_size ({kwargs.get('target_size')})"
                                   f" must equal MODEL.backbone.img_size ({img_size})")
     runtime_num_seg = ((cfg["MODEL"].get("runtime_cfg") or {}).get("test") or {}).get("num_seg")
     if runtime_num_seg is not None and runtime_num_seg != num_seg:

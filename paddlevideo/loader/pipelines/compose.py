@@ -13,8 +13,7 @@ format step may be moved across (``format_steps_last``).
 from typing import Any, Callable, Dict, Iterable, List
 
 from paddlevideo.registry import PIPELINES, ConfigError, build
-
-_STAGES = ("decode", "sample", "transform")
+from paddlevideo.utils.pipeline_config import pipeline_ops
 
 
 def require_keys(results: Dict[str, Any], keys: Iterable[str], op: str) -> None:
@@ -31,29 +30,13 @@ def check_positive_int(value: Any, name: str, op: str) -> None:
         raise ValueError(f"{op}: {name} must be a positive int, got {value!r}")
 
 
-def _build_stage(cfg: Any, stage: str) -> Callable:
-    """Build the ``decode`` or ``sample`` op (a mapping with a ``name`` entry)."""
-    try:
-        return build(cfg, PIPELINES)
-    except ConfigError as err:
-        raise ConfigError(f"PIPELINE.{stage}: {err}") from err
-
-
-def _build_transform(item: Any, index: int) -> Callable:
-    """Build one ``transform`` list item, a one-key mapping ``{OpName: kwargs-or-None}``."""
-    where = f"PIPELINE.transform[{index}]"
-    if not isinstance(item, dict) or len(item) != 1:
-        raise ConfigError(f"{where}: expected a one-key mapping like {{RandomCrop: {{target_size: "
-                          f"224}}}}, got {item!r}")
-    name, kwargs = next(iter(item.items()))
-    if kwargs is None:
-        kwargs = {}
-    if not isinstance(kwargs, dict):
-        raise ConfigError(f"{where} ({name}): arguments must be a mapping or empty, got {kwargs!r}")
+def build_op(where: str, name: str, kwargs: Dict[str, Any]) -> Callable:
+    """Build one op, naming where it sits in the section (and which op) when its config is wrong."""
+    label = where if where.startswith(("PIPELINE.decode", "PIPELINE.sample")) else f"{where} ({name})"
     try:
         return build({"name": name, **kwargs}, PIPELINES)
     except ConfigError as err:
-        raise ConfigError(f"{where} ({name}): {err}") from err
+        raise ConfigError(f"{label}: {err}") from err
 
 
 def format_steps_last(transforms: List[Callable]) -> List[Callable]:
@@ -114,18 +97,10 @@ class Compose:
     """
 
     def __init__(self, cfg: dict):
-        if not isinstance(cfg, dict):
-            raise ConfigError(f"PIPELINE: expected a mapping with keys {list(_STAGES)}, "
-                              f"got {cfg!r}")
-        unknown = [k for k in cfg if k not in _STAGES]
-        if unknown:
-            raise ConfigError(f"PIPELINE: unknown key(s) {unknown}; accepted keys: {list(_STAGES)}")
-        self.ops: List[Callable] = [_build_stage(cfg[s], s) for s in _STAGES[:2]
-                                    if cfg.get(s) is not None]
-        transforms = cfg.get("transform") or []
-        if not isinstance(transforms, list):
-            raise ConfigError(f"PIPELINE.transform: expected a list of ops, got {transforms!r}")
-        self.ops += format_steps_last([_build_transform(item, i) for i, item in enumerate(transforms)])
+        built = [(where, build_op(where, name, kwargs)) for where, name, kwargs in pipeline_ops(cfg)]
+        stages = [op for where, op in built if not where.startswith("PIPELINE.transform")]
+        self.ops: List[Callable] = stages + format_steps_last(
+            [op for where, op in built if where.startswith("PIPELINE.transform")])
 
     def __call__(self, results: Dict[str, Any]) -> Dict[str, Any]:
         """Apply every op in order.
