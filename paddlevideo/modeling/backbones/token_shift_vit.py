@@ -74,16 +74,17 @@ class TokenShift(nn.Layer):
 class Block(nn.Layer):
     """Pre-LN transformer block with a token shift before each residual branch."""
 
-    def __init__(self, dim: int, num_heads: int, mlp_ratio: float, qkv_bias: bool, drop: float,
+    def __init__(self, *, dim: int, num_heads: int, mlp_ratio: float, qkv_bias: bool, drop: float,
                  attn_drop: float, drop_path: float, epsilon: float, num_seg: int, shift_div: int,
                  attn_impl: str):
         super().__init__()
         self.shift = TokenShift(num_seg, shift_div) if shift_div else nn.Identity()
         self.norm1 = nn.LayerNorm(dim, epsilon=epsilon)
-        self.attn = Attention(dim, num_heads, qkv_bias, attn_drop, drop, attn_impl)
+        self.attn = Attention(dim, num_heads, qkv_bias=qkv_bias, attn_drop=attn_drop, proj_drop=drop,
+                              attn_impl=attn_impl)
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
         self.norm2 = nn.LayerNorm(dim, epsilon=epsilon)
-        self.mlp = Mlp(dim, int(dim * mlp_ratio), drop)
+        self.mlp = Mlp(dim, hidden_features=int(dim * mlp_ratio), drop=drop)
 
     def forward(self, x: paddle.Tensor, num_out_tokens: Optional[int] = None) -> paddle.Tensor:
         """``[B*T, N, C]`` -> ``[B*T, N, C]``, or only the first ``num_out_tokens`` tokens.
@@ -127,14 +128,16 @@ class TokenShiftVisionTransformer(nn.Layer):
         self.img_size = img_size
         self.pretrained = pretrained
         self.recompute = recompute
-        self.patch_embed = PatchEmbed(img_size, patch_size, in_channels, embed_dim)
+        self.patch_embed = PatchEmbed(img_size=img_size, patch_size=patch_size, in_channels=in_channels,
+                                      embed_dim=embed_dim)
         self.cls_token = self.create_parameter([1, 1, embed_dim])
         self.pos_embed = self.create_parameter([1, self.patch_embed.num_patches + 1, embed_dim])
         self.pos_drop = nn.Dropout(drop_rate)
         rates = [drop_path_rate * i / max(depth - 1, 1) for i in range(depth)]
         self.blocks = nn.LayerList([
-            Block(embed_dim, num_heads, mlp_ratio, qkv_bias, drop_rate, attn_drop_rate, rate, epsilon,
-                  num_seg, shift_div, attn_impl) for rate in rates])
+            Block(dim=embed_dim, num_heads=num_heads, mlp_ratio=mlp_ratio, qkv_bias=qkv_bias, drop=drop_rate,
+                  attn_drop=attn_drop_rate, drop_path=rate, epsilon=epsilon, num_seg=num_seg, shift_div=shift_div,
+                  attn_impl=attn_impl) for rate in rates])
         self.norm = nn.LayerNorm(embed_dim, epsilon=epsilon)
 
     def init_weights(self) -> None:
