@@ -30,7 +30,7 @@ TOP_LEVEL = {"model_name": str, "epochs": int, "log_interval": int, "save_interv
              "val_interval": int, "output_dir": str, "log_level": str, "seed": int, "save_steps": int,
              "use_visualdl": bool,
              "GRADIENT_ACCUMULATION": dict}
-CROP_OPS = ("RandomCrop", "CenterCrop", "ThreeCrop", "MultiCenterCrop")
+CROP_OPS = ("RandomCrop", "CenterCrop", "ThreeCrop", "MultiCenterCrop", "UniformCrop")
 
 
 def _register_all() -> None:

@@ -346,7 +346,8 @@ def comparable(cfg):
     return cfg
 
 
-VIDEO_CONFIGS = sorted(p for p in glob.glob(str(CONFIG_DIR / "*.yaml")) if not p.endswith("_frames.yaml"))
+VIDEO_CONFIGS = sorted(p for d in ("tokshift", "timesformer")
+                       for p in glob.glob(str(CONFIG_DIR.parent / d / "*.yaml")) if not p.endswith("_frames.yaml"))
 
 
 @pytest.mark.parametrize("video_path", VIDEO_CONFIGS, ids=os.path.basename)

@@ -10,10 +10,11 @@ from .decode import VideoDecoder
 from .decode_frames import FrameDecoder
 from .normalize import Image2Array, Normalization
 from .sample import Sampler
+from .uniform_crop import UniformCrop
 
 __all__ = [
     "CenterCrop", "Compose", "FlipViews", "FrameDecoder", "Image2Array", "JitterScale",
     "MultiCenterCrop", "Normalization", "RandomBrightness", "RandomCrop", "RandomFlip",
-    "RandomGamma", "RandomHue", "RandomSaturation", "Sampler", "Scale", "ThreeCrop",
+    "RandomGamma", "RandomHue", "RandomSaturation", "Sampler", "Scale", "ThreeCrop", "UniformCrop",
     "VideoDecoder",
 ]

@@ -1,3 +1,4 @@
+from .timesformer import VisionTransformer
 from .token_shift_vit import TokenShiftVisionTransformer
 
-__all__ = ["TokenShiftVisionTransformer"]
+__all__ = ["TokenShiftVisionTransformer", "VisionTransformer"]

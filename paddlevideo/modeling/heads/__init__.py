@@ -1,3 +1,4 @@
+from .timesformer_head import TimeSformerHead
 from .token_shift_head import TokenShiftHead
 
-__all__ = ["TokenShiftHead"]
+__all__ = ["TimeSformerHead", "TokenShiftHead"]

@@ -3,6 +3,7 @@ from .attention import Attention
 from .drop_path import DropPath
 from .mlp import Mlp
 from .patch_embed import PatchEmbed
-from .pos_embed import resample_pos_embed
+from .pos_embed import nearest_indices, resample_pos_embed, resize_nearest
 
-__all__ = ["Attention", "DropPath", "Mlp", "PatchEmbed", "resample_pos_embed"]
+__all__ = ["Attention", "DropPath", "Mlp", "PatchEmbed", "nearest_indices", "resample_pos_embed",
+           "resize_nearest"]

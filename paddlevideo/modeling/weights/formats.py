@@ -10,6 +10,8 @@ Formats, told apart by content rather than extension:
 * ``google-npz``: Google ViT ``.npz`` (a zip of ``.npy`` files), see :mod:`.google_npz`;
 * ``official-pth``: official TokShift PyTorch checkpoints (a zip holding ``data.pkl``), see
   :mod:`.official_pth`;
+* ``timm-pth``: official TimeSformer ``.pyth`` checkpoints and timm ViT ``.pth`` files (the same zip
+  container, timm parameter names), see :mod:`.timesformer`;
 * ``paddle``: ``.pdparams`` of a PaddleVideo TokShift (``backbone.*``, ``head.fc.*``, loaded as is) or
   of a PaddleClas image ViT (backbone names unprefixed, classifier ``head.*``).
 """
@@ -25,6 +27,7 @@ from ...utils.checkpoint import load_file
 from .google_npz import google_vit_to_paddle, infer_num_heads, is_google_vit, read_npz
 from .numbering import count_numbered
 from .official_pth import is_official_tokshift, official_tokshift_to_paddle, unwrap
+from .timesformer import TEMPORAL_BLOCK_KEYS, describe_temporal, is_timm_vit, timm_vit_to_paddle
 from .torch_pth import read_pth
 
 logger = logging.getLogger("paddlevideo")
@@ -34,7 +37,8 @@ STEM_KEYS = ("patch_embed.proj.weight", "patch_embed.proj.bias", "cls_token", "p
 BLOCK_KEYS = ("norm1.weight", "norm1.bias", "attn.qkv.weight", "attn.proj.weight", "attn.proj.bias",
               "norm2.weight", "norm2.bias", "mlp.fc1.weight", "mlp.fc1.bias", "mlp.fc2.weight",
               "mlp.fc2.bias")
-OPTIONAL_BLOCK_KEYS = ("attn.qkv.bias",)  # absent when the model was built with qkv_bias=False
+OPTIONAL_BLOCK_KEYS = ("attn.qkv.bias",) + TEMPORAL_BLOCK_KEYS  # qkv bias: absent with qkv_bias=False
+OPTIONAL_STEM_KEYS = ("time_embed",)  # TimeSformer (divided and joint space-time attention)
 HEAD_KEYS = ("head.fc.weight", "head.fc.bias")
 
 
@@ -98,7 +102,10 @@ def convert_file(path: str) -> Weights:
             raise ConfigError(f"{path}: an .npz but not a Google ViT checkpoint; keys {first_keys(raw)}")
         return Weights("google-npz", google_vit_to_paddle(raw), infer_num_heads(raw))
     if container == "pth":
-        raw = unwrap(read_pth(path))
+        obj = read_pth(path)
+        if is_timm_vit(obj):
+            return Weights("timm-pth", timm_vit_to_paddle(obj))
+        raw = unwrap(obj)
         if not is_official_tokshift(raw):
             raise ConfigError(f"{path}: a PyTorch checkpoint but not an official TokShift/ViT one "
                               f"(no transformer.embeddings.patch_embeddings.weight); keys {first_keys(raw)}")
@@ -124,6 +131,7 @@ def check_recognizer_state(state: Dict, source: str) -> None:
     required = {f"backbone.{k}" for k in STEM_KEYS}
     required |= {f"backbone.blocks.{i}.{k}" for i in range(depth) for k in BLOCK_KEYS}
     optional = {f"backbone.blocks.{i}.{k}" for i in range(depth) for k in OPTIONAL_BLOCK_KEYS}
+    optional |= {f"backbone.{k}" for k in OPTIONAL_STEM_KEYS}
     missing = sorted(required - set(state))
     unknown = sorted(set(state) - required - optional - set(HEAD_KEYS))
     head = [k for k in HEAD_KEYS if k in state]
@@ -168,6 +176,7 @@ def summarize(weights: Weights) -> Dict[str, object]:
     tokens = state["backbone.pos_embed"].shape[1] - 1
     grid = int(round(np.sqrt(tokens)))
     head = state.get("head.fc.weight")
+    temporal = {"temporal": describe_temporal(state)} if describe_temporal(state) else {}
     return {
         "format": weights.format,
         "embed_dim": int(patch.shape[0]),
@@ -178,4 +187,5 @@ def summarize(weights: Weights) -> Dict[str, object]:
         "pos_grid": f"{grid}x{grid} (img_size {grid * int(patch.shape[2])})" if grid * grid == tokens
         else f"{tokens} tokens (not square)",
         "num_classes": int(head.shape[1]) if head is not None else None,
+        **temporal,
     }

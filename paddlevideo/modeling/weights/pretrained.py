@@ -24,3 +24,20 @@ def load_pretrained_backbone(backbone: nn.Layer, path: str) -> None:
     load_weights(backbone, state, source=f"MODEL.backbone.pretrained {path}", strict=True)
     logger.info("pretrained: initialised the backbone from %s (%s, %d tensors)", path, weights.format,
                 len(state))
+
+
+def load_timesformer_pretrained(backbone: nn.Layer, path: str) -> None:
+    """Initialise a TimeSformer ``backbone`` from an image ViT or a TimeSformer checkpoint at ``path``.
+
+    Same formats and checks as :func:`load_pretrained_backbone`; in between, the temporal parts are
+    filled or dropped as the official ``load_pretrained`` does (see
+    :func:`~.timesformer.adapt_to_timesformer`).
+    """
+    from .timesformer import adapt_to_timesformer
+
+    weights = read_weights(path)
+    model_state = {k: v.numpy() for k, v in backbone.state_dict().items()}
+    state = adapt_to_timesformer(backbone_state(weights.state, source=path), model_state, path)
+    load_weights(backbone, state, source=f"MODEL.backbone.pretrained {path}", strict=True)
+    logger.info("pretrained: initialised the TimeSformer backbone from %s (%s, %d tensors)", path,
+                weights.format, len(state))

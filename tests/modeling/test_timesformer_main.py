@@ -1,0 +1,81 @@
+"""End to end with TimeSformer: ``main.py`` trains (validation, accumulation), resumes and tests 3 views.
+
+The shipped demo config shrunk to a 32 px, 4-frame, depth-2 model on the session's generated demo
+videos; test-time views are PaddleVideo's 1 clip x 3 UniformCrop crops.
+"""
+import json
+import os
+
+import pytest
+
+import main
+from paddlevideo.utils.config import get_config
+from paddlevideo.utils.config_check import check_config
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CONFIG_DIR = os.path.join(ROOT, "configs", "recognition", "timesformer")
+DEMO_CFG = os.path.join(CONFIG_DIR, "demo_timesformer_tiny.yaml")
+NAME = "demo_timesformer_tiny"
+
+
+def tiny_args(demo, out, epochs=2, extra=()):
+    sets = [f"output_dir={out}", f"epochs={epochs}", "MODEL.backbone.img_size=32", "MODEL.backbone.embed_dim=64",
+            "MODEL.backbone.depth=2", "MODEL.backbone.num_heads=4", "MODEL.backbone.num_seg=4",
+            "MODEL.head.in_channels=64", "INFERENCE.num_seg=4", "INFERENCE.target_size=32", "INFERENCE.views=3",
+            "DATASET.batch_size=2", "DATASET.num_workers=0", "DATASET.valid_batch_size=3",
+            "DATASET.test_batch_size=3", "save_interval=1", "log_interval=2",
+            "GRADIENT_ACCUMULATION={'global_batch_size': 4}"]
+    for mode in ("train", "valid", "test"):
+        sets += [f"PIPELINE.{mode}.sample.num_seg=4", f"DATASET.{mode}.data_prefix={demo}/videos",
+                 f"DATASET.{mode}.file_path={demo}/{'train' if mode == 'train' else 'val'}.list"]
+    sets += ["PIPELINE.train.transform.0.JitterScale={'min_size': 32, 'max_size': 36}",
+             "PIPELINE.train.transform.1.RandomCrop.target_size=32",
+             "PIPELINE.valid.transform.0.Scale.short_size=32", "PIPELINE.valid.transform.1.CenterCrop.target_size=32",
+             "PIPELINE.test.transform.0.Scale.short_size=32",
+             "PIPELINE.test.transform.1={'UniformCrop': {'target_size': 32}}"]
+    args = ["-c", DEMO_CFG]
+    for item in sets + list(extra):
+        args += ["-o", item]
+    return args
+
+
+@pytest.fixture(scope="module")
+def trained(demo_data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("timesformer_run")
+    assert main.main(tiny_args(demo_data, out) + ["--validate", "--amp", "--seed", "0"]) == 0
+    return out
+
+
+def test_training_validates_accumulates_and_checkpoints(trained):
+    names = set(os.listdir(trained))
+    assert {f"{NAME}_best.pdparams", f"{NAME}_epoch_00001.pdparams", f"{NAME}_epoch_00002.pdparams",
+            f"{NAME}_epoch_00002.pdopt"} <= names
+    log = open(os.path.join(trained, "train.log")).read()
+    for expected in ("model: VisionTransformer + TimeSformerHead", "epoch [2/2] batch 8/8", "loss:",
+                     "validation: 8 of 8 videos scored", "new best top1"):
+        assert expected in log, expected
+
+
+def test_resume_continues_from_the_epoch(trained, demo_data, tmp_path):
+    ckpt = os.path.join(trained, f"{NAME}_epoch_00001.pdparams")
+    out = tmp_path / "resumed"
+    assert main.main(tiny_args(demo_data, out) + ["--resume", ckpt]) == 0
+    log = open(out / "train.log").read()
+    assert "resumed from" in log and "epoch [1/2]" not in log and "epoch [2/2] batch 8/8" in log
+
+
+def test_test_mode_scores_three_uniform_crop_views(trained, demo_data):
+    best = os.path.join(trained, f"{NAME}_best.pdparams")
+    assert main.main(tiny_args(demo_data, trained) + ["--test", "-w", best]) == 0
+    results = json.load(open(os.path.join(trained, "test_results.json")))
+    assert results["scored"] == results["videos"] == 8 and results["failed"] == 0
+    assert results["views"] == 3 and 0.0 <= results["top1"] <= 1.0
+
+
+@pytest.mark.parametrize("name", sorted(n for n in os.listdir(CONFIG_DIR) if n.endswith(".yaml")))
+def test_shipped_configs_pass_the_config_check(name):
+    cfg = get_config(os.path.join(CONFIG_DIR, name), show=False)
+    check_config(cfg)
+    backbone = cfg["MODEL"]["backbone"]
+    assert backbone["name"] == "VisionTransformer" and backbone["epsilon"] == 1e-6
+    assert cfg["MODEL"]["head"]["in_channels"] == backbone["embed_dim"]
