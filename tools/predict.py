@@ -2,10 +2,18 @@
 
     python tools/predict.py -c CONFIG -i INPUT --model_file inference/NAME.json --params_file inference/NAME.pdiparams
     python tools/predict.py -c CONFIG -i INPUT --model_file inference/NAME.onnx
+    python tools/predict.py -c CONFIG -i INPUT --model_file inference/NAME.json --precision bf16
+    python tools/predict.py -c CONFIG -i INPUT --model_file inference/ --precision int8
 
 PaddleVideo's flags work as they are (``-o/--override``, ``-b/--batch_size``, ``--use_gpu``,
 ``--enable_mkldnn``, ``--enable_benchmark``, ``--gpu_mem``, ``--disable_glog``, ``--time_test_file``,
 ...), and so does its output (``top-K class: [...]`` / ``top-K score: [...]``).
+
+Precision: ``--precision bf16`` runs Paddle Inference with oneDNN bf16 when the CPU has AMX-BF16 or
+AVX512-BF16 (with AVX512-BF16 alone it warns that, depending on the CPU, this can be slower than
+fp32), and fp32 with oneDNN when it has neither. ``--precision int8`` runs ``NAME.int8.onnx``
+(``tools/export_model.py --quantize int8``) on ONNX Runtime, found next to ``--model_file`` or in its
+directory. The path that runs is printed on the ``Precision:`` line.
 
 INPUT is a video, a directory (searched recursively) or a list file (``.txt``/``.list``; one path per
 line, optional trailing label; relative paths are joined to ``--data_prefix``, default the list's
@@ -58,8 +66,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     add_flag(parser, "--time_test_file", "-i is a list of videos to time (PaddleVideo); implies the benchmark")
     parser.add_argument("--cpu_threads", type=int, default=None, help="CPU threads (default: all CPUs)")
     add_flag(parser, "--enable_mkldnn", "Paddle on CPU: oneDNN kernels (plain CPU if they fail)")
-    parser.add_argument("--precision", choices=("fp32", "fp16", "bf16"), default="fp32",
-                        help="fp16: GPU; bf16: CPU with AVX512-BF16/AMX (via oneDNN) or GPU")
+    parser.add_argument("--precision", choices=("fp32", "fp16", "bf16", "int8"), default="fp32",
+                        help="fp16: GPU; bf16: oneDNN on CPUs with AMX/AVX512-BF16 (else fp32), or GPU; "
+                             "int8: the <name>.int8.onnx model on ONNX Runtime")
     add_flag(parser, "--use_tensorrt", "TensorRT subgraphs (GPU)")
     parser.add_argument("--ir_optim", type=str2bool, default=True,
                         help="Paddle graph optimisation passes (default true)")
@@ -122,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
     files = collect_videos(args.input_file, args.data_prefix, as_list=args.time_test_file)
     classifier = build_classifier(args)
     print(f"Model: {classifier.predictor.describe()}")
+    print(f"Precision: {classifier.predictor.precision_note}")
     if args.benchmark:
         warm_up(classifier, args.batch_size, args.warmup)
     timer, results, start = StageTimer(), [], time.perf_counter()

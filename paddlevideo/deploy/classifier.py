@@ -8,7 +8,7 @@ frames do not decode is scored from its readable frames, and its :class:`Predict
 """
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -103,6 +103,73 @@ class Failure:
 Waiting = Tuple[str, Optional[str]]  # (path, truncation warning) of a decoded video in the batch
 
 
+class TestClipReader:
+    """Video path -> the exported model's input for one video, through ``PIPELINE.test``.
+
+    Args:
+        cfg: the whole config (``PIPELINE.test`` and ``INFERENCE`` are used).
+        views: clips of this many views (default ``INFERENCE.views``); when the pipeline makes more
+            (e.g. one view for benchmarks of a 30-view config), the middle ``views`` are kept.
+    """
+
+    def __init__(self, cfg: Dict, views: Optional[int] = None):
+        if "test" not in cfg.get("PIPELINE", {}):
+            raise ConfigError("PIPELINE: no 'test' entry; predict.py preprocesses with the test pipeline")
+        self.pipeline = Compose(cfg["PIPELINE"]["test"])
+        self.clip_shape = inference_input_shape(cfg, views)[1:]
+        self.select_views = views is not None
+
+    def __call__(self, path: str) -> Tuple[np.ndarray, Optional[str]]:
+        """float32 ``[C, V*T, H, W]`` and the :func:`truncation_warning` (None for a video that
+        decoded in full).
+
+        Raises:
+            DecodeError: the video cannot be decoded.
+            ConfigError: the pipeline output does not match the exported input (INFERENCE section).
+        """
+        results = self.pipeline({"filename": path, "label": 0})
+        imgs = np.asarray(results["imgs"], dtype=np.float32)
+        frames = self.clip_shape[1]
+        if self.select_views and imgs.shape[1] > frames and imgs.shape[1] % frames == 0:
+            start = (imgs.shape[1] - frames) // 2 // frames * frames  # whole views around the middle
+            imgs = imgs[:, start:start + frames]
+        if list(imgs.shape) != self.clip_shape:
+            raise ConfigError(f"PIPELINE.test gives clips of shape {list(imgs.shape)} but the model input "
+                              f"is [B, {', '.join(map(str, self.clip_shape))}] (INFERENCE num_seg x "
+                              f"views, target_size); make them agree")
+        return imgs, truncation_warning(path, results)
+
+
+class VideoClips:
+    """Videos read on demand through :class:`TestClipReader`: ``clips[i]`` is ``[C, V*T, H, W]``,
+    ``clips[i:j]`` a stacked batch. Int8 calibration and checks go through many videos, and one
+    30-view 224 px clip alone is 144 MB of float32, so they are never all held at once.
+
+    Reading raises ``DecodeError`` for a video that cannot be decoded: a check on fewer clips than
+    asked for would mislead.
+    """
+
+    def __init__(self, cfg: Dict, files: Sequence[str], views: Optional[int] = None):
+        self.reader = TestClipReader(cfg, views)
+        self.files = list(files)
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: Union[int, slice]) -> np.ndarray:
+        if isinstance(index, slice):
+            return np.stack([self.reader(path)[0] for path in self.files[index]])
+        return self.reader(self.files[index])[0]
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        return (self.reader(path)[0] for path in self.files)
+
+
+def read_clips(cfg: Dict, files: Sequence[str], views: Optional[int] = None) -> np.ndarray:
+    """All of ``files`` as one array ``[N, C, V*T, H, W]`` (see :class:`VideoClips`)."""
+    return VideoClips(cfg, files, views)[:]
+
+
 class VideoClassifier:
     """Test pipeline + predictor + softmax/top-k.
 
@@ -115,35 +182,22 @@ class VideoClassifier:
 
     def __init__(self, cfg: Dict, predictor: Predictor, labels: Optional[LabelMap] = None,
                  top_k: int = 1):
-        if "test" not in cfg.get("PIPELINE", {}):
-            raise ConfigError("PIPELINE: no 'test' entry; predict.py preprocesses with the test pipeline")
         if top_k < 1:
             raise ConfigError(f"--top_k must be >= 1, got {top_k}")
-        self.pipeline = Compose(cfg["PIPELINE"]["test"])
+        self.reader = TestClipReader(cfg)
         self.predictor = predictor
         self.labels = labels
         self.top_k = top_k
-        self.clip_shape = inference_input_shape(cfg)[1:]
+        self.clip_shape = self.reader.clip_shape
         num_classes = cfg["MODEL"]["head"].get("num_classes")
         if labels is not None and num_classes is not None and len(labels) != num_classes:
             logger.warning("label file %s has %d classes but the model has %d", labels.path,
                            len(labels), num_classes)
 
     def preprocess(self, path: str) -> Tuple[np.ndarray, Optional[str]]:
-        """One video -> float32 ``[C, V*T, H, W]`` through the test pipeline, and the
-        :func:`truncation_warning` (None for a video that decoded in full).
-
-        Raises:
-            DecodeError: the video cannot be decoded.
-            ConfigError: the pipeline output does not match the exported input (INFERENCE section).
-        """
-        results = self.pipeline({"filename": path, "label": 0})
-        imgs = np.asarray(results["imgs"], dtype=np.float32)
-        if list(imgs.shape) != self.clip_shape:
-            raise ConfigError(f"PIPELINE.test gives clips of shape {list(imgs.shape)} but the model input "
-                              f"is [B, {', '.join(map(str, self.clip_shape))}] (INFERENCE num_seg x "
-                              f"views, target_size); make them agree")
-        return imgs, truncation_warning(path, results)
+        """One video -> float32 ``[C, V*T, H, W]`` and its truncation warning (see
+        :class:`TestClipReader`)."""
+        return self.reader(path)
 
     def postprocess(self, files: List[str], logits: np.ndarray,
                     warnings: Optional[List[Optional[str]]] = None) -> List[Prediction]:

@@ -5,16 +5,18 @@ Paddle >= 3; ``<name>`` is the config's ``model_name`` unless given, as PaddleVi
 paddle2onnx turns those into ``<name>.onnx``. The input is ``[B, C, V*T, H, W]`` with a
 dynamic batch ``B``: ``V`` views of ``T = num_seg`` frames stacked on the frame axis, averaged inside
 the graph in one batched pass (the recognizer's ``infer`` mode). Export always uses the explicit
-attention path: fused attention kernels have no ONNX mapping and are no faster on CPU.
+attention path: fused attention kernels have no ONNX mapping and are no faster on CPU. On request
+``<name>.int8.onnx`` is written too (``quantize.py``).
 
 Every export is checked by running the saved model on random input and comparing with the dygraph
-model; :class:`ParityResult` holds the outcome.
+model; :class:`ParityResult` holds the outcome for the fp32 formats (absolute tolerance), and
+:class:`AgreementResult` for int8 (relative tolerance, and top-1 agreement on real clips).
 """
 import logging
 import os
 import warnings
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import paddle
@@ -24,6 +26,7 @@ from ..modeling.builder import build_model
 from ..registry import ConfigError
 from ..utils.atomic import atomic_path
 from ..utils.checkpoint import load_file, load_weights
+from .quantize import QuantizationSummary, int8_path, quantize_int8
 
 logger = logging.getLogger("paddlevideo")
 
@@ -212,25 +215,133 @@ def check_parity(name: str, candidate: Callable[[np.ndarray], np.ndarray],
 
 
 @dataclass
+class AgreementResult:
+    """A lossy path (int8) against the reference: logit difference relative to the reference logits'
+    range, and top-1 agreement.
+
+    A fixed absolute tolerance means nothing for int8 (logits of a trained model span ~10, those of a
+    random one ~0.3), so the difference is judged relative to the largest per-sample logit range
+    (max - min) of the reference. Top-1 agreement is judged only on real clips: on random input the
+    top-2 margin can be arbitrarily small, so a flip there says nothing about the model.
+
+    Attributes:
+        name: what was compared (``"ONNX Runtime int8 vs dygraph"``).
+        inputs: ``"random input"`` or ``"N real clips"``.
+        n: number of samples.
+        max_abs_diff: over all samples and logits.
+        logit_range: largest per-sample (max - min) of the reference logits.
+        agree: samples with the same top-1 class as the reference.
+        rtol: largest accepted ``max_abs_diff / logit_range``.
+        min_agreement: smallest accepted fraction of agreeing samples (None: reported only).
+    """
+
+    name: str
+    inputs: str
+    n: int
+    max_abs_diff: float
+    logit_range: float
+    agree: int
+    rtol: float
+    min_agreement: Optional[float] = None
+
+    @property
+    def rel_diff(self) -> float:
+        return self.max_abs_diff / self.logit_range if self.logit_range > 0 else float("inf")
+
+    @property
+    def agreement(self) -> float:
+        return self.agree / self.n if self.n else 0.0
+
+    @property
+    def ok(self) -> bool:
+        close = bool(np.isfinite(self.rel_diff)) and self.rel_diff <= self.rtol
+        return close and (self.min_agreement is None or self.agreement >= self.min_agreement)
+
+    def message(self) -> str:
+        rule = f"max|diff| <= {self.rtol:g} x logit range"
+        if self.min_agreement is not None:
+            rule += f", top-1 agreement >= {self.min_agreement:.0%}"
+        verdict = "OK" if self.ok else "FAILED"
+        return (f"{self.name} on {self.inputs}: max abs diff {self.max_abs_diff:.3e} "
+                f"({self.rel_diff:.1%} of the logit range {self.logit_range:.3g}), top-1 agreement "
+                f"{self.agree}/{self.n} ({self.agreement:.0%}) -> {verdict} ({rule})")
+
+
+def logit_agreement(reference: np.ndarray, out: np.ndarray) -> Tuple[float, int]:
+    """(max abs difference, number of rows with the same argmax) of two ``[B, K]`` logit arrays."""
+    if out.shape != reference.shape:
+        return float("inf"), 0
+    return float(np.max(np.abs(out.astype(np.float64) - reference))), int(np.sum(out.argmax(-1) == reference.argmax(-1)))
+
+
+def clip_cases(reference: Callable[[np.ndarray], np.ndarray], clips: Sequence[np.ndarray],
+               batch_size: int = 2) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
+    """(clips, reference logits) in batches of ``batch_size`` (``clips[i:j]`` is a stacked batch),
+    read and computed one batch at a time."""
+    for start in range(0, len(clips), batch_size):
+        batch = clips[start:start + batch_size]
+        yield batch, reference(batch)
+
+
+def check_agreement(name: str, candidate: Callable[[np.ndarray], np.ndarray],
+                    cases: Iterable[Tuple[np.ndarray, np.ndarray]], inputs: str, rtol: float,
+                    min_agreement: Optional[float] = None) -> AgreementResult:
+    """:class:`AgreementResult` of ``candidate`` on ``cases`` (input, reference logits)."""
+    diffs, agree, n, spread = [], 0, 0, 0.0
+    for imgs, ref in cases:
+        diff, same = logit_agreement(ref, candidate(imgs))
+        diffs.append(diff)
+        agree, n = agree + same, n + len(ref)
+        spread = max(spread, float(np.max(np.ptp(ref, axis=-1))))
+    return AgreementResult(name, inputs, n, max(diffs), spread, agree, rtol, min_agreement)
+
+
+@dataclass
 class ExportReport:
-    """Files written by :func:`export_and_check` and the parity of each exported format."""
+    """Files written by :func:`export_and_check` and the checks of each exported format."""
 
     model_file: str
     params_file: str
     input_shape: List[Optional[int]]
     onnx_file: Optional[str] = None
-    checks: List[ParityResult] = field(default_factory=list)
+    checks: List[Union[ParityResult, AgreementResult]] = field(default_factory=list)
+    quantization: Optional[QuantizationSummary] = None
+
+    @property
+    def int8_file(self) -> Optional[str]:
+        return self.quantization.file if self.quantization is not None else None
 
     @property
     def ok(self) -> bool:
         return all(check.ok for check in self.checks)
 
 
+@dataclass
+class Int8Options:
+    """How :func:`export_and_check` writes and judges ``<name>.int8.onnx``.
+
+    Attributes:
+        calibration: clips for static QDQ quantization (an array ``[N, C, F, H, W]`` or a lazy
+            :class:`~paddlevideo.deploy.classifier.VideoClips`); None: dynamic.
+        check_clips: real clips to judge top-1 agreement on, same types (None: random input only).
+        rtol: largest accepted max|diff| as a fraction of the reference logit range.
+        min_agreement: smallest accepted top-1 agreement on ``check_clips``.
+        per_channel: per-channel weight scales for dynamic quantization.
+    """
+
+    calibration: Optional[Sequence[np.ndarray]] = None
+    check_clips: Optional[Sequence[np.ndarray]] = None
+    rtol: float = 0.1
+    min_agreement: float = 0.9
+    per_channel: bool = False
+
+
 def export_and_check(cfg: Dict, weights: Optional[str], out_dir: str, onnx: bool = False,
                      batch_sizes: Sequence[int] = (1, 2), atol: float = 1e-4,
-                     cpu_threads: Optional[int] = None, name: Optional[str] = None) -> ExportReport:
-    """Export ``<name>.json``/``.pdiparams`` (and ``<name>.onnx``) to ``out_dir``, then compare the
-    exported model(s) with the dygraph model on random input.
+                     cpu_threads: Optional[int] = None, name: Optional[str] = None,
+                     int8: Optional[Int8Options] = None) -> ExportReport:
+    """Export ``<name>.json``/``.pdiparams`` (and ``<name>.onnx``, ``<name>.int8.onnx``) to
+    ``out_dir``, then compare the exported model(s) with the dygraph model.
 
     Args:
         cfg: the whole config (MODEL and INFERENCE are used).
@@ -238,9 +349,11 @@ def export_and_check(cfg: Dict, weights: Optional[str], out_dir: str, onnx: bool
         out_dir: output directory (created).
         onnx: also write ``<name>.onnx`` and check it with ONNX Runtime.
         batch_sizes: batch sizes of the random inputs (more than one exercises the dynamic batch).
-        atol: largest accepted absolute logit difference.
+        atol: largest accepted absolute logit difference of the fp32 formats.
         cpu_threads: threads of the checking predictors.
         name: file name stem (default: the config's ``model_name``).
+        int8: also write the int8 ONNX model (implies ``onnx``) and judge it as
+            :class:`AgreementResult` on the random parity input and on ``int8.check_clips``.
     """
     from .predictor import OnnxPredictor, PaddlePredictor, PredictorOptions
 
@@ -253,8 +366,27 @@ def export_and_check(cfg: Dict, weights: Optional[str], out_dir: str, onnx: bool
     options = PredictorOptions(cpu_threads=cpu_threads)
     paddle_predictor = PaddlePredictor(model_file, params_file, options)
     report.checks.append(check_parity("Paddle Inference vs dygraph", paddle_predictor.run, cases, atol))
-    if onnx:
+    if onnx or int8 is not None:
         report.onnx_file = export_onnx(model_file, params_file, os.path.join(out_dir, f"{name}.onnx"))
         onnx_predictor = OnnxPredictor(report.onnx_file, options)
         report.checks.append(check_parity("ONNX Runtime vs dygraph", onnx_predictor.run, cases, atol))
+    if int8 is not None:
+        export_int8(report, int8, cases, dygraph_runner(recognizer), cpu_threads)
     return report
+
+
+def export_int8(report: ExportReport, int8: Int8Options, random_cases: Sequence[Tuple[np.ndarray, np.ndarray]],
+                reference: Callable[[np.ndarray], np.ndarray], cpu_threads: Optional[int]) -> None:
+    """Quantize ``report.onnx_file`` and append its checks (on ``random_cases`` and on
+    ``int8.check_clips`` against ``reference``) to ``report``."""
+    from .predictor import OnnxPredictor, PredictorOptions
+
+    report.quantization = quantize_int8(report.onnx_file, int8_path(report.onnx_file), int8.calibration,
+                                        per_channel=int8.per_channel)
+    run = OnnxPredictor(report.quantization.file, PredictorOptions(cpu_threads=cpu_threads, precision="int8")).run
+    name = "ONNX Runtime int8 vs dygraph"
+    report.checks.append(check_agreement(name, run, random_cases, "random input", int8.rtol))
+    if int8.check_clips is not None:
+        cases = clip_cases(reference, int8.check_clips)
+        inputs = f"{len(int8.check_clips)} real clips"
+        report.checks.append(check_agreement(name, run, cases, inputs, int8.rtol, int8.min_agreement))

@@ -7,6 +7,11 @@ Facts of Paddle 3.3.1 this module works around (see PITFALLS.md):
   ``disable_mkldnn()``; and its PIR passes sometimes fail on valid programs, so when oneDNN was asked
   for and predictor creation (or the first run) fails, we warn and rebuild without it;
 * ``enable_memory_optim()`` breaks predictor creation, so it is never called.
+
+Precision is decided before anything runs, and the decision is kept in ``predictor.precision_note``
+for the tools to print: CPU bf16 follows :func:`paddlevideo.deploy.cpu.decide_bf16` (fp32 when the CPU
+has neither AMX-BF16 nor AVX512-BF16); ``int8`` is the ONNX model ``<name>.int8.onnx`` written by
+``tools/export_model.py --quantize int8`` (:func:`find_int8_model`).
 """
 import logging
 import os
@@ -16,12 +21,13 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..registry import ConfigError
-from .cpu import bf16_instruction_set
+from .cpu import decide_bf16
+from .quantize import INT8_SUFFIX
 
 logger = logging.getLogger("paddlevideo")
 
 BACKENDS = ("paddle", "onnxruntime")
-PRECISIONS = ("fp32", "fp16", "bf16")
+PRECISIONS = ("fp32", "fp16", "bf16", "int8")
 PROGRAM_EXTENSIONS = (".json", ".pdmodel")
 
 
@@ -33,7 +39,8 @@ class PredictorOptions:
         use_gpu: run on GPU 0 (``gpu_id``); needs a CUDA build of Paddle / onnxruntime-gpu.
         cpu_threads: intra-op threads on CPU (None: the number of CPUs).
         enable_mkldnn: Paddle on CPU: use oneDNN kernels (falls back to plain CPU if they fail).
-        precision: ``fp32``; ``fp16`` (GPU); ``bf16`` (CPU with AVX512-BF16/AMX through oneDNN, or GPU).
+        precision: ``fp32``; ``fp16`` (GPU); ``bf16`` (oneDNN on CPUs with AMX/AVX512-BF16, else
+            fp32; or GPU); ``int8`` (the ``.int8.onnx`` model on ONNX Runtime).
         use_tensorrt: Paddle on GPU: TensorRT subgraphs; onnxruntime: the TensorRT provider.
         ir_optim: Paddle graph optimisation passes (``switch_ir_optim``).
         max_batch_size: largest batch TensorRT has to handle.
@@ -114,6 +121,7 @@ class Predictor:
     """Runs an exported recognizer: ``imgs`` float32 ``[B, 3, V*T, H, W]`` -> logits ``[B, K]``."""
 
     backend = ""
+    precision_note = ""  # the precision that runs, and why (printed by the tools)
 
     def run(self, imgs: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -123,33 +131,39 @@ class Predictor:
         raise NotImplementedError
 
 
-def check_precision(options: PredictorOptions) -> None:
-    """Reject precision/device combinations that cannot work, saying why.
+def check_precision(options: PredictorOptions) -> str:
+    """Settle the precision Paddle Inference runs at, in place, and say what was chosen.
 
-    CPU bf16 runs through oneDNN, so it switches ``options.enable_mkldnn`` on. Without AMX it works
-    but is not faster: AVX512-BF16 dot products have the fp32 FMA's FLOP rate, and the casts cost
-    extra (ViT-B/16 8x224 on 2 cores: 1.77 s bf16 vs 1.12 s fp32 oneDNN), which is logged.
+    CPU bf16 runs through oneDNN, so it switches ``options.enable_mkldnn`` on; on a CPU without
+    native bf16 it is replaced by fp32 (with oneDNN) rather than emulated slower, with a warning. With
+    AVX512-BF16 but no AMX it runs, with a warning that it may be slower than fp32 (ViT-B/16 8x224, 2
+    cores: slower on an Intel Xeon with AMX disabled, 1.77 s vs 1.12 s; 2.1x faster on an AMD EPYC).
+
+    Returns:
+        One line naming the precision that will run and why (``predictor.precision_note``).
 
     Raises:
-        ConfigError: fp16 on CPU; bf16 on a CPU without native bf16; TensorRT without GPU.
+        ConfigError: fp16 on CPU; int8 (an ONNX model); TensorRT without GPU.
     """
     if options.use_tensorrt and not options.use_gpu:
         raise ConfigError("--use_tensorrt needs --use_gpu (TensorRT runs on NVIDIA GPUs only)")
+    if options.precision == "int8":
+        raise ConfigError("--precision int8 runs the int8 ONNX model (tools/export_model.py --quantize "
+                          "int8) on ONNX Runtime, not Paddle Inference; drop --backend paddle")
     if options.use_gpu or options.precision == "fp32":
-        return
+        return f"{options.precision} ({'GPU' if options.use_gpu else 'CPU'})"
     if options.precision == "fp16":
         raise ConfigError("--precision fp16 is a GPU mode (add --use_gpu); on CPU use fp32, or bf16 on "
                           "CPUs with AVX512-BF16/AMX")
-    isa = bf16_instruction_set()
-    if isa is None:
-        raise ConfigError("--precision bf16 on CPU needs AVX512-BF16 or AMX-BF16, and /proc/cpuinfo "
-                          "lists neither on this machine; use fp32")
+    decision = decide_bf16()
     if not options.enable_mkldnn:
-        logger.info("--precision bf16 runs through oneDNN: enabling it (CPU has %s)", isa)
+        logger.info("--precision bf16 runs through oneDNN: enabling it")
         options.enable_mkldnn = True
-    if isa != "amx_bf16":
-        logger.warning("--precision bf16 without AMX (CPU has %s only): expect it to be slower than "
-                       "fp32 with --enable_mkldnn", isa)
+    if not decision.use_bf16:
+        options.precision = "fp32"
+    if decision.may_be_slower or not decision.use_bf16:
+        logger.warning("--precision bf16: %s", decision.note)
+    return f"bf16 requested -> {decision.note}"
 
 
 class PaddlePredictor(Predictor):
@@ -168,7 +182,7 @@ class PaddlePredictor(Predictor):
         self.model_file, self.params_file = resolve_paddle_files(model_file, params_file)
         self.options = options
         self.input_shape = input_shape
-        check_precision(options)
+        self.precision_note = check_precision(options)
         self.mkldnn = options.enable_mkldnn and not options.use_gpu
         self.verified = False  # a run has succeeded with the current settings
         self.predictor = self._create()
@@ -269,8 +283,9 @@ class OnnxPredictor(Predictor):
     """ONNX Runtime session with all graph optimisations and a fixed intra-op thread count.
 
     Args:
-        model_file: the ``.onnx`` file.
-        options: runtime settings (fp32 only; ``use_gpu``/``use_tensorrt`` pick those providers).
+        model_file: the ``.onnx`` file; ``<name>.int8.onnx`` is the quantized model.
+        options: runtime settings (``precision`` fp32 or int8; the file decides, but int8 with an
+            fp32 file is an error; ``use_gpu``/``use_tensorrt`` pick those providers).
     """
 
     backend = "onnxruntime"
@@ -280,9 +295,14 @@ class OnnxPredictor(Predictor):
 
         if not os.path.isfile(model_file):
             raise ConfigError(f"--model_file not found: {model_file}")
-        if options.precision != "fp32":
-            raise ConfigError(f"--backend onnxruntime runs the fp32 ONNX model only, not "
+        self.precision = "int8" if model_file.endswith(INT8_SUFFIX) else "fp32"
+        if options.precision not in ("fp32", "int8"):
+            raise ConfigError(f"--backend onnxruntime runs the fp32 or int8 ONNX model, not "
                               f"{options.precision}; use --backend paddle for {options.precision}")
+        if options.precision == "int8" and self.precision != "int8":
+            raise ConfigError(f"--precision int8: {model_file} is not an int8 model (those are named "
+                              f"*{INT8_SUFFIX}); see find_int8_model")
+        self.precision_note = f"{self.precision} ONNX model ({os.path.basename(model_file)})"
         self.model_file = model_file
         self.options = options
         self.providers = self._providers(ort.get_available_providers())
@@ -316,7 +336,7 @@ class OnnxPredictor(Predictor):
 
     def describe(self) -> str:
         return (f"ONNX Runtime ({os.path.basename(self.model_file)}), {self.providers[0]}, "
-                f"{self.options.threads} intra-op threads, ORT_ENABLE_ALL, fp32")
+                f"{self.options.threads} intra-op threads, ORT_ENABLE_ALL, {self.precision}")
 
 
 def infer_backend(model_file: str, backend: Optional[str] = None) -> str:
@@ -331,19 +351,49 @@ def infer_backend(model_file: str, backend: Optional[str] = None) -> str:
     return backend
 
 
+def find_int8_model(model_file: str) -> str:
+    """The int8 ONNX model that goes with ``model_file``.
+
+    Args:
+        model_file: ``<name>.int8.onnx`` itself; ``<name>.onnx``, ``<name>.json`` or ``<name>.pdmodel``
+            (the int8 file next to it); or their directory (its one ``*.int8.onnx``).
+
+    Raises:
+        ConfigError: no such file (with the command that writes it), or several in the directory.
+    """
+    if os.path.isdir(model_file):
+        found = sorted(os.path.join(model_file, n) for n in os.listdir(model_file) if n.endswith(INT8_SUFFIX))
+        if len(found) == 1:
+            return found[0]
+        what = f"several int8 models {found}" if found else f"no *{INT8_SUFFIX} model"
+        raise ConfigError(f"--precision int8: {what} in {model_file}; export one with tools/export_model.py "
+                          f"--quantize int8, or name the file")
+    candidate = model_file if model_file.endswith(INT8_SUFFIX) else os.path.splitext(model_file)[0] + INT8_SUFFIX
+    if not os.path.isfile(candidate):
+        raise ConfigError(f"--precision int8: {candidate} not found; write it with tools/export_model.py "
+                          f"--quantize int8 (next to the fp32 model)")
+    return candidate
+
+
 def create_predictor(model_file: str, params_file: Optional[str] = None,
                      options: Optional[PredictorOptions] = None, backend: Optional[str] = None,
                      input_shape: Optional[Sequence[Optional[int]]] = None) -> Predictor:
     """A :class:`PaddlePredictor` or :class:`OnnxPredictor` for ``model_file``.
 
     Args:
-        model_file: ``<name>.json``/``.pdmodel`` (or their directory), or ``<name>.onnx``.
+        model_file: ``<name>.json``/``.pdmodel`` (or their directory), or ``<name>.onnx``; with
+            ``options.precision == 'int8'`` any of them leads to ``<name>.int8.onnx``
+            (:func:`find_int8_model`).
         params_file: Paddle parameters (default: next to the model file).
         options: runtime settings (default: fp32 on CPU, all CPUs, oneDNN off).
         backend: ``paddle`` or ``onnxruntime``; default from the model file's extension.
         input_shape: ``[None, 3, F, H, W]`` (TensorRT shape ranges).
     """
     options = options or PredictorOptions()
+    if options.precision == "int8":
+        if backend == "paddle":
+            check_precision(options)  # raises, saying int8 is an ONNX Runtime model
+        return OnnxPredictor(find_int8_model(model_file), options)
     if infer_backend(model_file, backend) == "onnxruntime":
         return OnnxPredictor(model_file, options)
     return PaddlePredictor(model_file, params_file, options, input_shape)

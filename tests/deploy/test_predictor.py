@@ -1,15 +1,17 @@
-"""Predictor options: what is rejected up front, and the oneDNN fallback."""
+"""Predictor options: what is rejected up front, the bf16 policy, the int8 file, and the oneDNN fallback."""
 import logging
 
 import numpy as np
 import paddle
 import pytest
 
-from paddlevideo.deploy import predictor as pred
+from paddlevideo.deploy import cpu
 from paddlevideo.deploy.predictor import (
     PaddlePredictor,
     PredictorOptions,
     check_precision,
+    create_predictor,
+    find_int8_model,
     infer_backend,
     resolve_paddle_files,
     short_error,
@@ -39,20 +41,66 @@ def saved(tmp_path_factory):
     return out, layer
 
 
-def test_rejects_impossible_precision_and_device_combinations(monkeypatch):
+def fake_cpu(monkeypatch, flags):
+    """Make :func:`paddlevideo.deploy.cpu.cpu_flags` report ``flags``."""
+    monkeypatch.setattr(cpu, "cpu_flags", lambda path="/proc/cpuinfo": set(flags))
+
+
+def test_rejects_impossible_precision_and_device_combinations():
     with pytest.raises(ConfigError, match="GPU mode"):
         check_precision(PredictorOptions(precision="fp16"))
     with pytest.raises(ConfigError, match="needs --use_gpu"):
         check_precision(PredictorOptions(use_tensorrt=True))
-    monkeypatch.setattr(pred, "bf16_instruction_set", lambda: None)
-    with pytest.raises(ConfigError, match="AVX512-BF16 or AMX"):
-        check_precision(PredictorOptions(precision="bf16"))
-    monkeypatch.setattr(pred, "bf16_instruction_set", lambda: "avx512_bf16")
-    options = PredictorOptions(precision="bf16")
-    check_precision(options)
-    assert options.enable_mkldnn  # bf16 runs through oneDNN
+    with pytest.raises(ConfigError, match="int8 ONNX model"):
+        check_precision(PredictorOptions(precision="int8"))
     with pytest.raises(ConfigError, match="precision"):
         PredictorOptions(precision="int4")
+
+
+@pytest.mark.parametrize("flags, runs, words", [
+    ({"avx512_bf16", "amx_tile", "amx_bf16"}, "bf16", "AMX-BF16"),
+    ({"avx512f", "avx512_bf16"}, "bf16", "slower on an Intel Xeon"),
+    ({"avx2", "avx512f"}, "fp32", "neither AMX-BF16 nor AVX512-BF16"),
+])
+def test_bf16_follows_the_cpu_flags(monkeypatch, caplog, flags, runs, words):
+    fake_cpu(monkeypatch, flags)
+    options = PredictorOptions(precision="bf16")
+    logger = logging.getLogger("paddlevideo")
+    logger.addHandler(caplog.handler)
+    try:
+        with caplog.at_level(logging.WARNING, logger="paddlevideo"):
+            note = check_precision(options)
+    finally:
+        logger.removeHandler(caplog.handler)
+    assert options.precision == runs and options.enable_mkldnn  # bf16 or its fp32 stand-in: oneDNN
+    assert note.startswith("bf16 requested -> ") and words in note
+    assert (words in caplog.text) == (words != "AMX-BF16")  # warned unless AMX
+
+
+def test_bf16_without_cpu_support_runs_fp32_and_says_so(saved, monkeypatch):
+    fake_cpu(monkeypatch, {"avx2"})
+    out, layer = saved
+    predictor = PaddlePredictor(str(out), None, PredictorOptions(cpu_threads=1, precision="bf16"))
+    assert "oneDNN on, fp32" in predictor.describe()
+    assert "neither AMX-BF16 nor AVX512-BF16" in predictor.precision_note
+    x = np.ones((2, 6), np.float32)
+    np.testing.assert_allclose(predictor.run(x), layer(paddle.to_tensor(x)).numpy(), atol=1e-5)
+
+
+def test_find_int8_model_next_to_any_export_file(tmp_path):
+    for name in ("m.json", "m.pdiparams", "m.onnx", "m.int8.onnx"):
+        (tmp_path / name).write_bytes(b"")
+    int8 = str(tmp_path / "m.int8.onnx")
+    for given in ("m.json", "m.onnx", "m.int8.onnx"):
+        assert find_int8_model(str(tmp_path / given)) == int8
+    assert find_int8_model(str(tmp_path)) == int8
+    with pytest.raises(ConfigError, match="--quantize int8"):
+        find_int8_model(str(tmp_path / "other.json"))
+    (tmp_path / "n.int8.onnx").write_bytes(b"")
+    with pytest.raises(ConfigError, match="several int8 models"):
+        find_int8_model(str(tmp_path))
+    with pytest.raises(ConfigError, match="int8 ONNX model"):
+        create_predictor(str(tmp_path / "m.json"), options=PredictorOptions(precision="int8"), backend="paddle")
 
 
 def test_backend_follows_the_model_file():

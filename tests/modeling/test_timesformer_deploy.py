@@ -136,3 +136,30 @@ def test_predict_on_avi_matches_the_test_pipeline(tiny, model_key, tmp_path):
     for path, scores in reference.items():
         np.testing.assert_allclose(results[path]["scores"], scores, rtol=0, atol=1e-5)
         assert f"Current video file: {path}\n\ttop-2 class: [" in proc.stdout
+
+
+def test_benchmark_tool_reports_timesformer(tiny, tmp_path):
+    out_json = tmp_path / "bench.json"
+    proc = run_tool("benchmark_infer.py", "-c", str(tiny["config"]), "--repeats", "2", "--warmup", "0",
+                    "--pause", "0", "--batch_sizes", "1", "--paths", "dygraph", "onnxruntime",
+                    "--json", str(out_json))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "TimeSformer forward, input [1, 3, 4, 32, 32]" in proc.stdout and "Roofline:" in proc.stdout
+    rows = {row["path"]: row for row in json.loads(out_json.read_text())["rows"]}
+    assert rows["onnxruntime"]["max_abs_diff"] < 1e-4 and rows["dygraph"]["batches"]["1"]["n"] == 2
+
+
+def test_matmul_flops_of_the_k400_config():
+    """TimeSformer-B 8x224: 281 GFLOP of ViT matmuls + temporal attention and temporal_fc (~112)."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import benchmark_infer
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    from paddlevideo.utils.config import get_config
+
+    cfg = get_config(str(ROOT / benchmark_infer.CONFIGS["timesformer"]), show=False)
+    vit = benchmark_infer.vit_matmul_flops(cfg, 8)
+    assert abs(benchmark_infer.timesformer_matmul_flops(cfg, 8) - vit - 111.5e9) < 0.5e9
+    cfg["MODEL"]["backbone"]["attention_type"] = "space_only"
+    assert benchmark_infer.timesformer_matmul_flops(cfg, 8) == vit

@@ -7,16 +7,13 @@ import sys
 import numpy as np
 import paddle
 import pytest
-from test_timesformer import FRAMES, HEADS, tiny_cfg, video, write_official_checkpoint
 from timesformer_reference_numpy import random_timesformer, timesformer_logits, torch_nearest
+from timesformer_testlib import FRAMES, HEADS, as_state_dict, save_pth, tiny_cfg, video, write_official_checkpoint
 
 from paddlevideo.modeling.builder import build_model
 from paddlevideo.modeling.weights import read_weights, summarize
 from paddlevideo.registry import ConfigError
 from paddlevideo.utils.checkpoint import load_weights
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
-from torch_free_pth import as_state_dict, save_pth  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 GOOGLE_NPZ = os.path.join(ROOT, "tests", "fixtures", "tokshift_tiny_official.npz")  # embed 24, 3 heads, MLP 48

@@ -49,3 +49,17 @@ def videos(tmp_path_factory) -> Dict:
     broken = root / "broken.avi"
     broken.write_bytes(b"not a video at all" * 50)
     return {"dir": root, "good": good, "broken": broken}
+
+
+@pytest.fixture(scope="session")
+def exported_int8(tiny) -> Dict:
+    """``tools/export_model.py --quantize int8 --check_clips data/example`` run once on the tiny model."""
+    from deploy_helpers import ROOT
+
+    out = tiny["root"] / "export_int8"
+    proc = run_tool("export_model.py", "-c", str(tiny["config"]), "-p", str(tiny["weights"]), "-o", str(out),
+                    "--quantize", "int8", "--check_clips", str(ROOT / "data" / "example"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    name = tiny["cfg"]["model_name"]
+    return {"dir": out, "json": out / f"{name}.json", "onnx": out / f"{name}.onnx",
+            "int8": out / f"{name}.int8.onnx", "stdout": proc.stdout}

@@ -68,6 +68,29 @@ def write_video(path: Path, num_frames: int = 12, width: int = 56, height: int =
     return path
 
 
+def reference_scores(cfg, model, files, tmp_path: Path) -> dict:
+    """Softmax scores per file through ``build_dataset(cfg, 'test')`` + ``model(mode='test')``
+    (what ``main.py --test`` computes): the reference for every exported path."""
+    import copy
+
+    import paddle
+
+    from paddlevideo.deploy.classifier import softmax
+    from paddlevideo.loader.builder import build_dataset
+
+    list_file = tmp_path / "ref.list"
+    list_file.write_text("".join(f"{os.path.abspath(f)} 0\n" for f in files), encoding="utf-8")
+    cfg = copy.deepcopy(cfg)
+    cfg["DATASET"]["test"].update(file_path=str(list_file), data_prefix="")
+    dataset = build_dataset(cfg, "test")
+    scores = {}
+    with paddle.no_grad():
+        for i in range(len(dataset)):
+            imgs = paddle.to_tensor(dataset[i].imgs[None])
+            scores[dataset.path(i)] = softmax(model([imgs], mode="test").numpy())[0]
+    return scores
+
+
 def run_tool(script: str, *args: str, timeout: int = 120) -> subprocess.CompletedProcess:
     """Run ``python tools/<script> args`` from the repo root, as a user would."""
     env = dict(os.environ, OMP_NUM_THREADS="2", PYTHONWARNINGS="ignore", GLOG_minloglevel="2")
