@@ -1,7 +1,7 @@
 """Export a trained recognizer for inference and check the exported model against the dygraph one.
 
     python tools/export_model.py -c CONFIG -p WEIGHTS [-o OUTDIR] [--save_name NAME] [--onnx] [--override KEY=VALUE ...]
-    python tools/export_model.py -c CONFIG -p WEIGHTS --quantize int8 [--calibration LIST_OR_DIR] [--check_clips LIST_OR_DIR]
+    python tools/export_model.py -c CONFIG -p WEIGHTS --quantize int8 [--calibration VIDEOS] [--check_clips VIDEOS]
 
 PaddleVideo's command line: writes ``OUTDIR/NAME.json`` + ``OUTDIR/NAME.pdiparams`` (Paddle 3 PIR format;
 ``OUTDIR`` defaults to ``inference``, ``NAME`` to the config's ``model_name``) with input ``imgs`` of shape

@@ -271,7 +271,8 @@ def logit_agreement(reference: np.ndarray, out: np.ndarray) -> Tuple[float, int]
     """(max abs difference, number of rows with the same argmax) of two ``[B, K]`` logit arrays."""
     if out.shape != reference.shape:
         return float("inf"), 0
-    return float(np.max(np.abs(out.astype(np.float64) - reference))), int(np.sum(out.argmax(-1) == reference.argmax(-1)))
+    diff = float(np.max(np.abs(out.astype(np.float64) - reference)))
+    return diff, int(np.sum(out.argmax(-1) == reference.argmax(-1)))
 
 
 def clip_cases(reference: Callable[[np.ndarray], np.ndarray], clips: Sequence[np.ndarray],

@@ -137,7 +137,7 @@ def check_precision(options: PredictorOptions) -> str:
     CPU bf16 runs through oneDNN, so it switches ``options.enable_mkldnn`` on; on a CPU without
     native bf16 it is replaced by fp32 (with oneDNN) rather than emulated slower, with a warning. With
     AVX512-BF16 but no AMX it runs, with a warning that it may be slower than fp32 (ViT-B/16 8x224, 2
-    cores: slower on an Intel Xeon with AMX disabled, 1.77 s vs 1.12 s; 2.1x faster on an AMD EPYC).
+    cores: slower on an Intel Xeon with AMX disabled, 1.77 s vs 1.12 s; 2.2x faster on an AMD EPYC).
 
     Returns:
         One line naming the precision that will run and why (``predictor.precision_note``).
