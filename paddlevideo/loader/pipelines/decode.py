@@ -73,6 +73,14 @@ def read_unique(read_sorted, indices: np.ndarray, path: str) -> np.ndarray:
     return frames[inverse.reshape(-1)]
 
 
+def stack_frames(path: str, indices: List[int], frames: List[np.ndarray]) -> np.ndarray:
+    """Frames read one by one as one array; DecodeError if their sizes differ (a broken stream)."""
+    shapes = {f.shape for f in frames}
+    if len(shapes) > 1:
+        raise DecodeError(path, f"frames {indices} have different sizes {sorted(shapes)}")
+    return np.stack(frames)
+
+
 class DecordVideoReader:
     """A video file read with one-thread decord; frames are decoded only in ``read``.
 
@@ -181,10 +189,7 @@ class OpenCVVideoReader:
             self._next = None
             raise DecodeError(self.path, f"OpenCV failed reading frames {unique} "
                                          f"({_describe(err)})") from err
-        if len({f.shape for f in frames}) > 1:
-            raise DecodeError(self.path, f"frames {unique} have different sizes "
-                                         f"{sorted({f.shape for f in frames})}")
-        return np.stack(frames)
+        return stack_frames(self.path, unique, frames)
 
     def read(self, indices: np.ndarray) -> np.ndarray:
         """uint8 RGB frames [K, H, W, 3] for ``indices``; DecodeError if any cannot be decoded."""
@@ -346,10 +351,7 @@ class PyAVVideoReader:
         except self._errors as err:
             raise DecodeError(self.path, f"PyAV failed reading frames {unique} "
                                          f"({_describe(err)})") from err
-        if len({f.shape for f in frames}) > 1:
-            raise DecodeError(self.path, f"frames {unique} have different sizes "
-                                         f"{sorted({f.shape for f in frames})}")
-        return np.stack(frames)
+        return stack_frames(self.path, unique, frames)
 
     def read(self, indices: np.ndarray) -> np.ndarray:
         """uint8 RGB frames [K, H, W, 3] for ``indices``; DecodeError if any cannot be decoded."""

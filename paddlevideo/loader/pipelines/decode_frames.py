@@ -19,7 +19,7 @@ from paddlevideo.loader.errors import DecodeError
 from paddlevideo.registry import PIPELINES
 
 from .compose import require_keys
-from .decode import read_unique
+from .decode import read_unique, stack_frames
 
 
 class RawFrameReader:
@@ -62,12 +62,7 @@ class RawFrameReader:
         return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
     def _read_sorted(self, unique: List[int]) -> np.ndarray:
-        frames = [self.read_frame(i) for i in unique]
-        shapes = {f.shape for f in frames}
-        if len(shapes) > 1:
-            raise DecodeError(self.frame_dir, f"frames {unique} have different sizes "
-                                              f"{sorted(shapes)}")
-        return np.stack(frames)
+        return stack_frames(self.frame_dir, unique, [self.read_frame(i) for i in unique])
 
     def read(self, indices: np.ndarray) -> np.ndarray:
         """uint8 RGB frames [K, H, W, 3] for ``indices``; each distinct file is read once."""
