@@ -28,4 +28,4 @@ test: lint
 	$(PYTHON) -m pytest tests -q
 
 benchmark-demo: install
-	$(PYTHON) tools/benchmark_demo.py
+	$(PYTHON) tools/benchmark/demo.py

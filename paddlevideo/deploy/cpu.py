@@ -79,7 +79,7 @@ def decide_bf16(flags: Optional[Set[str]] = None) -> Bf16Decision:
     if isa == "avx512_bf16":
         return Bf16Decision(True, isa, "oneDNN bf16 (CPU has AVX512-BF16 but no AMX: measured 2.2x faster "
                                        "than fp32 on an AMD EPYC but slower on an Intel Xeon; compare with "
-                                       "--precision fp32 --enable_mkldnn in tools/benchmark_infer.py)",
+                                       "--precision fp32 --enable_mkldnn in tools/benchmark/infer.py)",
                             may_be_slower=True)
     return Bf16Decision(False, None, "fp32 with oneDNN instead of bf16: the CPU has neither AMX-BF16 nor "
                                      "AVX512-BF16, and emulated bf16 would only be slower")

@@ -1,4 +1,4 @@
-"""Latency bookkeeping for ``--benchmark`` and ``tools/benchmark_infer.py``: median / p90 per stage."""
+"""Latency bookkeeping for ``--benchmark`` and ``tools/benchmark/infer.py``: median / p90 per stage."""
 import time
 from collections import defaultdict
 from contextlib import contextmanager

@@ -7,7 +7,11 @@ import paddle.nn as nn
 
 from ..registry import OPTIMIZERS, ConfigError, check_kwargs
 
-NO_DECAY_SUFFIXES = ("bias", "norm.weight", "norm1.weight", "norm2.weight", "pos_embed", "cls_token")
+# Parameters AdamW does not decay: biases, LayerNorm scales and the embeddings the official models list in
+# ``no_weight_decay`` (ViT: pos_embed, cls_token; TimeSformer adds time_embed). ``norm1.weight`` also
+# covers TimeSformer's ``temporal_norm1.weight``.
+NO_DECAY_SUFFIXES = ("bias", "norm.weight", "norm1.weight", "norm2.weight", "pos_embed", "cls_token",
+                     "time_embed")
 
 # ``global`` is our short name; ``ClipGradByGlobalNorm`` is Paddle's class, the name PaddleVideo's
 # configs write (PaddleVideo itself accepted any name containing "global", typos included).
@@ -71,7 +75,7 @@ def Momentum(learning_rate, model: nn.Layer, momentum: float = 0.9, use_nesterov
 def AdamW(learning_rate, model: nn.Layer, beta1: float = 0.9, beta2: float = 0.999,
           epsilon: float = 1e-8, weight_decay: Union[None, float, Dict] = 0.05,
           grad_clip: Optional[Dict] = None):
-    """AdamW with decoupled weight decay, not applied to biases, norms, position embedding, class token."""
+    """AdamW with decoupled weight decay, not applied to biases, norms and embeddings (``NO_DECAY_SUFFIXES``)."""
     names = {p.name: n for n, p in model.named_parameters()}
     return paddle.optimizer.AdamW(
         learning_rate=learning_rate, beta1=beta1, beta2=beta2, epsilon=epsilon,

@@ -16,7 +16,7 @@ import numpy as np
 import paddle
 import pytest
 
-import paddlevideo.modeling.backbones.token_shift_vit as token_shift_vit
+import paddlevideo.modeling.layers.recompute as recompute_module
 from paddlevideo.deploy.export import load_recognizer, save_inference_model
 from paddlevideo.modeling.builder import build_model
 
@@ -31,6 +31,13 @@ def tiny_cfg(base, recompute, drop_path_rate=0.0, drop_rate=0.0):
                            attn_drop_rate=drop_rate)
     cfg["head"]["std"] = 0.02  # a zero classifier would send zero gradients into the backbone
     return cfg
+
+
+def timesformer_cfg(attention_type):
+    """The tiny TimeSformer (depth 2, dim 32, 32 px, 4 frames, 5 classes)."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from timesformer_testlib import tiny_cfg as tiny_timesformer
+    return tiny_timesformer(attention_type)
 
 
 def train_step(cfg):
@@ -68,11 +75,18 @@ def test_recompute_gives_same_loss_and_gradients(tiny_model_cfg, drop_path_rate,
     assert_same_step(plain, train_step(tiny_cfg(tiny_model_cfg, True, drop_path_rate, drop_rate)))
 
 
+@pytest.mark.parametrize("attention_type", ["divided_space_time", "space_only", "joint_space_time"])
+def test_timesformer_recompute_gives_same_loss_and_gradients(attention_type):
+    base = timesformer_cfg(attention_type)
+    plain = train_step(tiny_cfg(base, False, drop_path_rate=0.3, drop_rate=0.2))
+    assert_same_step(plain, train_step(tiny_cfg(base, True, drop_path_rate=0.3, drop_rate=0.2)))
+
+
 def test_drop_path_case_depends_on_restored_rng(tiny_model_cfg, monkeypatch):
     """Without restoring the RNG the rerun draws other drop-path masks: the test above is not vacuous."""
     plain = train_step(tiny_cfg(tiny_model_cfg, False, drop_path_rate=0.5))
-    checkpoint = token_shift_vit.recompute_checkpoint
-    monkeypatch.setattr(token_shift_vit, "recompute_checkpoint",
+    checkpoint = recompute_module.recompute_checkpoint
+    monkeypatch.setattr(recompute_module, "recompute_checkpoint",
                         lambda *args, **kwargs: checkpoint(*args, **{**kwargs, "preserve_rng_state": False}))
     _, grads, _ = train_step(tiny_cfg(tiny_model_cfg, True, drop_path_rate=0.5))
     assert any(not np.allclose(grads[name], plain[1][name]) for name in grads)
@@ -99,7 +113,7 @@ def test_recompute_not_used_in_eval_or_when_off(tiny_model_cfg, monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError("recompute called")
 
-    monkeypatch.setattr(token_shift_vit, "recompute_checkpoint", fail)
+    monkeypatch.setattr(recompute_module, "recompute_checkpoint", fail)
     imgs = paddle.randn([1, 3, 4, 32, 32])
     model = build_model(tiny_cfg(tiny_model_cfg, True))
     model.eval()

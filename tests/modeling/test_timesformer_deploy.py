@@ -140,7 +140,7 @@ def test_predict_on_avi_matches_the_test_pipeline(tiny, model_key, tmp_path):
 
 def test_benchmark_tool_reports_timesformer(tiny, tmp_path):
     out_json = tmp_path / "bench.json"
-    proc = run_tool("benchmark_infer.py", "-c", str(tiny["config"]), "--repeats", "2", "--warmup", "0",
+    proc = run_tool("benchmark/infer.py", "-c", str(tiny["config"]), "--repeats", "2", "--warmup", "0",
                     "--pause", "0", "--batch_sizes", "1", "--paths", "dygraph", "onnxruntime",
                     "--json", str(out_json))
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -151,12 +151,8 @@ def test_benchmark_tool_reports_timesformer(tiny, tmp_path):
 
 def test_matmul_flops_of_the_k400_config():
     """TimeSformer-B 8x224: 281 GFLOP of ViT matmuls + temporal attention and temporal_fc (~112)."""
-    sys.path.insert(0, str(ROOT / "tools"))
-    try:
-        import benchmark_infer
-    finally:
-        sys.path.remove(str(ROOT / "tools"))
     from paddlevideo.utils.config import get_config
+    from tools.benchmark import infer as benchmark_infer
 
     cfg = get_config(str(ROOT / benchmark_infer.CONFIGS["timesformer"]), show=False)
     vit = benchmark_infer.vit_matmul_flops(cfg, 8)

@@ -3,8 +3,8 @@ import numpy as np
 import paddle
 import pytest
 
-from paddlevideo.modeling.backbones.token_shift_vit import TokenShift, token_shift
 from paddlevideo.modeling.builder import build_model
+from paddlevideo.modeling.layers import TokenShift, token_shift
 from paddlevideo.registry import ConfigError
 
 PADDLEVIDEO_NAMES = [

@@ -47,6 +47,18 @@ def test_adamw_skips_decay_on_norms_biases_and_embeddings(tiny_model_cfg):
                           "backbone.blocks.0.attn.qkv.bias", "backbone.norm.weight"}
 
 
+def test_adamw_skips_decay_on_timesformer_time_embedding_and_temporal_norm():
+    """The official TimeSformer's ``no_weight_decay``: pos_embed, cls_token, time_embed."""
+    model = build_model({"framework": "RecognizerTransformer",
+                         "backbone": {"name": "VisionTransformer", "img_size": 32, "patch_size": 8, "embed_dim": 32,
+                                      "depth": 1, "num_heads": 4, "num_seg": 4},
+                         "head": {"name": "TimeSformerHead", "num_classes": 3, "in_channels": 32}})
+    opt, _ = build_optimizer({"name": "AdamW", "learning_rate": 1e-3, "weight_decay": 0.1}, model, 1, 1)
+    decayed = {n for n, p in model.named_parameters() if opt._apply_decay_param_fun(p.name)}
+    assert {"backbone.blocks.0.temporal_attn.qkv.weight", "backbone.blocks.0.temporal_fc.weight"} <= decayed
+    assert not decayed & {"backbone.time_embed", "backbone.blocks.0.temporal_norm1.weight"}
+
+
 def test_grad_clip_bounds_the_update(tiny_model_cfg):
     model = build_model(tiny_model_cfg)
     cfg = {"name": "Momentum", "momentum": 0.0, "learning_rate": 1.0,

@@ -169,7 +169,7 @@ def test_predict_real_clips_match_test_pipeline(tiny, exported, tmp_path):
 def test_benchmark_tool_runs_on_the_tiny_model(tiny, tmp_path):
     """Every path in one run: latency and throughput per batch size, accuracy on the shipped clips."""
     out_json = tmp_path / "bench.json"
-    proc = run_tool("benchmark_infer.py", "-c", str(tiny["config"]), "--repeats", "2", "--warmup", "0",
+    proc = run_tool("benchmark/infer.py", "-c", str(tiny["config"]), "--repeats", "2", "--warmup", "0",
                     "--pause", "0", "--batch_sizes", "1", "3", "--json", str(out_json))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout

@@ -42,6 +42,7 @@ from paddle.nn.initializer import Uniform
 from ...registry import BACKBONES
 from ..layers import Attention, DropPath, Mlp, PatchEmbed, nearest_indices
 from ..layers.attention import ATTN_IMPLS
+from ..layers.recompute import run_block
 from ..weight_init import ones_, trunc_normal_, zeros_
 
 ATTENTION_TYPES = ("divided_space_time", "space_only", "joint_space_time")
@@ -159,6 +160,8 @@ class VisionTransformer(nn.Layer):
         drop_path_rate: stochastic depth of the last block (0.1 in the official model).
         attn_impl: ``auto`` (fused kernel for fp16/bf16, explicit otherwise), ``explicit`` or ``fused``.
         pretrained: optional weights file initialising the backbone (image ViT or TimeSformer).
+        recompute: in training, keep only each block's input and recompute its activations during
+            backward (:mod:`paddlevideo.modeling.layers.recompute`). Eval and export are unaffected.
     """
 
     def __init__(self, img_size: int = 224, patch_size: int = 16, in_channels: int = 3,
@@ -166,7 +169,7 @@ class VisionTransformer(nn.Layer):
                  qkv_bias: bool = True, drop_rate: float = 0.0, attn_drop_rate: float = 0.0,
                  drop_path_rate: float = 0.1, epsilon: float = 1e-6, num_seg: int = 8,
                  attention_type: str = "divided_space_time", attn_impl: str = "auto",
-                 pretrained: Optional[str] = None):
+                 pretrained: Optional[str] = None, recompute: bool = False):
         super().__init__()
         if attention_type not in ATTENTION_TYPES:
             raise ValueError(f"attention_type must be one of {list(ATTENTION_TYPES)}, got {attention_type!r}")
@@ -178,6 +181,7 @@ class VisionTransformer(nn.Layer):
         self.img_size = img_size
         self.patch_size = patch_size
         self.pretrained = pretrained
+        self.recompute = recompute
         self.patch_embed = PatchEmbed(img_size=img_size, patch_size=patch_size, in_channels=in_channels,
                                       embed_dim=embed_dim)
         self.cls_token = self.create_parameter([1, 1, embed_dim])
@@ -251,10 +255,11 @@ class VisionTransformer(nn.Layer):
         """``[B, 3, T, H, W]`` -> final-normed class token ``[B, D]``."""
         t = x.shape[2]
         x = self.embed(x)
+        recompute = self.recompute and self.training
         for block in self.blocks[:-1]:
-            x = block(x, t)
+            x = run_block(block, x, t, False, recompute=recompute)
         # Only the class token leaves the backbone: the last block computes just what it needs.
-        x = self.blocks[-1](x, t, cls_only=True)  # [B, 1, D] or [B*T, 1, D] (space_only)
+        x = run_block(self.blocks[-1], x, t, True, recompute=recompute)  # [B, 1, D] or [B*T, 1, D] (space_only)
         if self.attention_type == "space_only":
             x = x.reshape([-1, t, 1, self.embed_dim]).mean(axis=1)  # [B, 1, D]: mean over frames
         return self.norm(x)[:, 0]  # [B, D]

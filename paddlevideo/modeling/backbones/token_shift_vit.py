@@ -12,63 +12,18 @@ Faithful to the official PyTorch code (github.com/VideoNetworks/TokShift-Transfo
 
 Parameter names match PaddleVideo's TokShift port and PaddleClas' ViT, so their checkpoints load unchanged.
 
-``recompute: True`` trades compute for memory in training: each block keeps only its input and reruns
-its forward during backward (``paddle.distributed.fleet.utils.recompute``). Values and gradients are
-unchanged; dropout and drop-path masks are redrawn identically because the RNG state is restored.
+``recompute: True`` trades compute for memory in training (:mod:`paddlevideo.modeling.layers.recompute`).
 """
 from typing import Optional
 
 import paddle
 import paddle.nn as nn
-from paddle.distributed.fleet.utils import recompute as recompute_checkpoint
 
 from ...registry import BACKBONES
-from ..layers import Attention, DropPath, Mlp, PatchEmbed
+from ..layers import Attention, DropPath, Mlp, PatchEmbed, TokenShift
 from ..layers.attention import ATTN_IMPLS
+from ..layers.recompute import run_block
 from ..weight_init import init_vit_layer, trunc_normal_
-
-
-def token_shift(x: paddle.Tensor, num_seg: int, shift_div: int) -> paddle.Tensor:
-    """Shift the class token of each frame along time.
-
-    With ``fold = C // shift_div``, channels ``[0, fold)`` of frame ``t`` take the value of frame ``t+1``
-    (the last frame gets 0) and channels ``[fold, 2*fold)`` take frame ``t-1`` (the first frame gets 0).
-    Other channels and all patch tokens are unchanged. Built from slices and concatenation only, which
-    is several times cheaper than writing into a zeros buffer and differentiates cleanly.
-
-    Args:
-        x: tokens ``[B*T, N, C]``, frame-major within each clip (row ``b*T + t``).
-        num_seg: frames per clip ``T``.
-        shift_div: the fraction of channels shifted each way is ``1/shift_div``.
-
-    Returns:
-        tokens ``[B*T, N, C]``.
-    """
-    c = x.shape[2]
-    fold = c // shift_div
-    cls = x[:, :1, :].reshape([-1, num_seg, 1, c])  # [B, T, 1, C]
-    pad = paddle.zeros_like(cls[:, :1, :, :fold])  # [B, 1, 1, fold]
-    from_next = paddle.concat([cls[:, 1:, :, :fold], pad], axis=1)  # frame t <- t+1
-    from_prev = paddle.concat([pad, cls[:, :-1, :, fold:2 * fold]], axis=1)  # frame t <- t-1
-    cls = paddle.concat([from_next, from_prev, cls[:, :, :, 2 * fold:]], axis=3).reshape([-1, 1, c])
-    if x.shape[1] == 1:  # class token only (the last block): no empty concat, which oneDNN rejects
-        return cls
-    return paddle.concat([cls, x[:, 1:, :]], axis=1)  # [B*T, N, C]
-
-
-class TokenShift(nn.Layer):
-    """Layer wrapper of :func:`token_shift`."""
-
-    def __init__(self, num_seg: int, shift_div: int):
-        super().__init__()
-        self.num_seg = num_seg
-        self.shift_div = shift_div
-
-    def forward(self, x: paddle.Tensor) -> paddle.Tensor:
-        return token_shift(x, self.num_seg, self.shift_div)
-
-    def extra_repr(self) -> str:
-        return f"num_seg={self.num_seg}, shift_div={self.shift_div}"
 
 
 class Block(nn.Layer):
@@ -165,26 +120,11 @@ class TokenShiftVisionTransformer(nn.Layer):
         x = paddle.concat([cls, x], axis=1) + self.pos_embed.astype(x.dtype)  # [B*T, N+1, D]
         x = self.pos_drop(x)
         for block in self.blocks[:-1]:
-            x = self.run_block(block, x)
+            x = run_block(block, x, None, recompute=self.recompute and self.training)
         # Only the class token leaves the backbone, so the last block computes just that token
         # (queries, projection and MLP for 1 of N+1 tokens; ~6% of a ViT-B/16 forward, exact).
-        x = self.run_block(self.blocks[-1], x, num_out_tokens=1)  # [B*T, 1, D]
+        x = run_block(self.blocks[-1], x, 1, recompute=self.recompute and self.training)  # [B*T, 1, D]
         return self.norm(x)[:, 0]  # [B*T, D]
-
-    def run_block(self, block: Block, x: paddle.Tensor,
-                  num_out_tokens: Optional[int] = None) -> paddle.Tensor:
-        """``block(x, num_out_tokens)``, recomputed in backward when ``recompute`` is on and training.
-
-        Paddle 3.3's default, the reentrant (PyLayer) recompute, fails under ``paddle.DataParallel``
-        ("parameter ... has been ready before") unless backward runs inside ``no_sync``; the
-        hook-based one (``use_reentrant=False``) leaves gradient accumulation to the ordinary backward
-        pass and works with it. ``preserve_rng_state=True`` (the default, spelled out) saves the
-        Paddle, numpy and ``random`` generator states at the forward and restores them around the
-        rerun, so dropout and drop-path redraw the same masks and later draws are unaffected.
-        """
-        if not (self.recompute and self.training):
-            return block(x, num_out_tokens)
-        return recompute_checkpoint(block, x, num_out_tokens, use_reentrant=False, preserve_rng_state=True)
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
         """``[B, 3, T, H, W]`` -> per-frame class tokens ``[B, T, D]``."""

@@ -4,6 +4,7 @@ from .drop_path import DropPath
 from .mlp import Mlp
 from .patch_embed import PatchEmbed
 from .pos_embed import nearest_indices, resample_pos_embed, resize_nearest
+from .token_shift import TokenShift, token_shift
 
 __all__ = ["Attention", "DropPath", "Mlp", "PatchEmbed", "nearest_indices", "resample_pos_embed",
-           "resize_nearest"]
+           "resize_nearest", "TokenShift", "token_shift"]

@@ -2,7 +2,7 @@
 
 The demo classes come in time-reversed pairs, so the order-blind ViT baseline can reach only ~50%
 top-1 while TokShift should approach 100%; TimeSformer sees frame order through its time embedding and
-temporal attention. Usage: ``python tools/benchmark_demo.py [--epochs N] [--models NAME ...]``.
+temporal attention. Usage: ``python tools/benchmark/demo.py [--epochs N] [--models NAME ...]``.
 """
 import argparse
 import json
@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CONFIG_DIR = os.path.join(ROOT, "configs", "recognition")
 MODELS = {"demo_tokshift_tiny": ("TokShift (shift_div 4)", "tokshift"),
           "demo_vit_tiny": ("ViT baseline (shift_div 0)", "tokshift"),

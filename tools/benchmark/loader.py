@@ -1,6 +1,6 @@
 """Clips per second through a config's training data pipeline, from videos and from raw frames.
 
-    python tools/benchmark_loader.py [-c CONFIG] [--samples 64] [--batch_size 8] [--workers 0 1 2]
+    python tools/benchmark/loader.py [-c CONFIG] [--samples 64] [--batch_size 8] [--workers 0 1 2]
         [--sources videos frames] [--passes 3] [--profile] [--cv2_threads N]
 
 The shipped example videos (``data/example/*.avi``, 320x240 UCF101 clips) are repeated in a
@@ -25,7 +25,7 @@ from typing import Dict, List, Sequence, Tuple
 import cv2
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 

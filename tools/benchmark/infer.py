@@ -1,6 +1,6 @@
 """CPU latency, throughput and accuracy of the TokShift forward on every inference path we ship.
 
-    python tools/benchmark_infer.py [--model tokshift|timesformer | -c CONFIG]
+    python tools/benchmark/infer.py [--model tokshift|timesformer | -c CONFIG]
         [--threads 2] [--batch_sizes 1 8] [--views 1] [--warmup 1] [--repeats 5] [--paths ...]
         [--clips data/example] [--json OUT]
 
@@ -28,7 +28,7 @@ import os
 import sys
 import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 

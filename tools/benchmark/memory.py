@@ -1,6 +1,6 @@
 """Peak memory and time of one training step with and without ``MODEL.backbone.recompute``.
 
-    python tools/benchmark_memory.py [-c CONFIG] [--batch_size 2] [--steps 2] [--threads 2]
+    python tools/benchmark/memory.py [-c CONFIG] [--batch_size 2] [--steps 2] [--threads 2]
 
 Defaults to ViT-B/16 TokShift 8x224 (400 classes), batch 2, on 2 CPU threads. Each configuration runs
 in its own subprocess, so each peak belongs to one configuration: the process's resident-set
@@ -22,7 +22,7 @@ import sys
 import time
 from typing import Dict, List, Tuple
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 

@@ -1,6 +1,6 @@
 """Time one training step (forward, backward, optimizer) of a config's model on random clips.
 
-    python tools/benchmark_train.py [-c CONFIG] [--batch_size 1] [--steps 4] [--threads 2]
+    python tools/benchmark/train.py [-c CONFIG] [--batch_size 1] [--steps 4] [--threads 2]
 
 Defaults to ViT-B/16 TokShift 8x224 on 2 CPU threads, the setting of the reference timings measured
 on this machine: official PyTorch 3.0-3.8 s per step, PaddleVideo's port 8.7 s (with std-0.02 init).
@@ -12,7 +12,7 @@ import statistics
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
