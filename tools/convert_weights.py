@@ -32,7 +32,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def verify_against_config(state, config: str, overrides, source: str) -> None:
     """Build the config's model (no init) and load ``state`` strictly; raises ConfigError on misfit."""
     from paddlevideo.modeling.builder import build_model
-    from paddlevideo.utils.checkpoint import load_weights
+    from paddlevideo.modeling.weights.loading import load_weights
     from paddlevideo.utils.config import get_config
 
     cfg = get_config(config, overrides=overrides)

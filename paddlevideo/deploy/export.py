@@ -23,9 +23,10 @@ import paddle
 import paddle.nn as nn
 
 from ..modeling.builder import build_model
+from ..modeling.weights.loading import load_weights
 from ..registry import ConfigError
 from ..utils.atomic import atomic_path
-from ..utils.checkpoint import load_file, load_weights
+from ..utils.checkpoint import load_file
 from .quantize import QuantizationSummary, int8_path, quantize_int8
 
 logger = logging.getLogger("paddlevideo")

@@ -15,8 +15,9 @@ from ..deploy.labels import LabelMap, load_labels
 from ..loader.builder import build_loader
 from ..metrics import build_metric
 from ..modeling.builder import build_model
+from ..modeling.weights.loading import load_weights
 from ..utils.atomic import write_json_atomic, write_text_atomic
-from ..utils.checkpoint import load_file, load_weights
+from ..utils.checkpoint import load_file
 from ..utils.logger import get_logger
 from ..utils.runtime import Precision, init_distributed, rank
 from .evaluate import EvalOutputs, evaluate, summarize

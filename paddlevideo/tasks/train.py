@@ -20,10 +20,10 @@ from ..loader.batch import split_batch
 from ..loader.builder import build_loader, close_loader_iterator, loader_settings
 from ..metrics import build_metric
 from ..modeling.builder import build_model
+from ..modeling.weights.loading import load_weights
 from ..solver import build_optimizer
 from ..utils.checkpoint import (
     load_file,
-    load_weights,
     optimizer_state_for_loading,
     optimizer_state_for_saving,
     save_atomic,

@@ -11,8 +11,9 @@ from .config import AttrDict, get_config
 from .logger import get_logger, setup_logger
 from .meters import AverageMeter
 
-_LAZY = {"save": "checkpoint", "load": "checkpoint", "load_ckpt": "checkpoint", "mkdir": "checkpoint",
-         "get_dist_info": "runtime", "main_only": "runtime"}
+# name -> module relative to this package (``.modeling...`` is ``paddlevideo.modeling...``)
+_LAZY = {"save": "checkpoint", "load": "checkpoint", "mkdir": "checkpoint", "get_dist_info": "runtime",
+         "main_only": "runtime", "load_ckpt": ".modeling.weights.loading"}
 
 __all__ = ["AttrDict", "AverageMeter", "Registry", "build", "get_config", "get_logger", "setup_logger",
            *sorted(_LAZY)]

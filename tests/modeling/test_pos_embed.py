@@ -5,7 +5,7 @@ import pytest
 
 from paddlevideo.modeling.builder import build_model
 from paddlevideo.modeling.layers import resample_pos_embed
-from paddlevideo.utils.checkpoint import load_weights
+from paddlevideo.modeling.weights.loading import load_weights
 
 
 def test_matches_scipy_zoom_order_1():

@@ -27,8 +27,8 @@ from timesformer_testlib import (
 
 from paddlevideo.modeling.builder import build_model
 from paddlevideo.modeling.weights import read_weights
+from paddlevideo.modeling.weights.loading import load_weights
 from paddlevideo.registry import ConfigError
-from paddlevideo.utils.checkpoint import load_weights
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ from timesformer_testlib import FRAMES, HEADS, as_state_dict, save_pth, tiny_cfg
 
 from paddlevideo.modeling.builder import build_model
 from paddlevideo.modeling.weights import read_weights, summarize
+from paddlevideo.modeling.weights.loading import load_weights
 from paddlevideo.registry import ConfigError
-from paddlevideo.utils.checkpoint import load_weights
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 GOOGLE_NPZ = os.path.join(ROOT, "tests", "fixtures", "tokshift_tiny_official.npz")  # embed 24, 3 heads, MLP 48

@@ -3,7 +3,7 @@
 Every supported file becomes one flat ``name -> float32 array`` dict in the names of
 ``RecognizerTransformer(TokenShiftVisionTransformer, TokenShiftHead)``: ``backbone.*`` plus, when the
 file has a classifier, ``head.fc.weight`` ``[D, K]`` and ``head.fc.bias`` ``[K]``. Position embeddings
-keep the file's grid; :func:`~paddlevideo.utils.checkpoint.load_weights` resamples them to the model.
+keep the file's grid; :func:`~paddlevideo.modeling.weights.loading.load_weights` resamples them to the model.
 
 Formats, told apart by content rather than extension:
 

@@ -5,14 +5,14 @@ TokShift fine-tunes from), PaddleClas / PaddleVideo ``ViT_base_patch16_224_pretr
 full TokShift checkpoints (``.pdparams`` or official ``.pth``) when fine-tuning from a video model.
 The classifier is dropped with a logged note, the position embedding is resampled to the backbone's
 ``img_size`` with the shared bilinear helper, and any missing, unexpected or mismatched key is a
-ConfigError naming them (see :func:`~paddlevideo.utils.checkpoint.load_weights`).
+ConfigError naming them (see :func:`~paddlevideo.modeling.weights.loading.load_weights`).
 """
 import logging
 
 import paddle.nn as nn
 
-from ...utils.checkpoint import load_weights
 from .formats import backbone_state, read_weights
+from .loading import load_weights
 
 logger = logging.getLogger("paddlevideo")
 

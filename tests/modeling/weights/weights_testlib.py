@@ -6,7 +6,7 @@ import numpy as np
 import paddle
 
 from paddlevideo.modeling.builder import build_model
-from paddlevideo.utils.checkpoint import load_weights
+from paddlevideo.modeling.weights.loading import load_weights
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures")
 OFFICIAL_PTH = os.path.join(FIXTURES, "tokshift_tiny_official.pth")
