@@ -3,7 +3,7 @@ import os
 from typing import List, Optional
 
 from ..registry import ConfigError
-from ..utils.dataset_lists import VIDEO_EXTENSIONS, is_video
+from ..utils.dataset_lists import VIDEO_EXTENSIONS, is_video, list_lines, split_fields
 
 LIST_EXTENSIONS = (".txt", ".list", ".lst")
 
@@ -26,14 +26,10 @@ def videos_in_list(list_file: str, data_prefix: Optional[str] = None) -> List[st
     """
     prefix = os.path.dirname(os.path.abspath(list_file)) if data_prefix is None else data_prefix
     paths = []
-    with open(list_file, encoding="utf-8") as handle:
-        for raw in handle:
-            line = raw.strip()
-            if not line or line.startswith("#"):
-                continue
-            parts = line.rsplit(None, 1)
-            path = parts[0] if len(parts) == 2 and parts[1].lstrip("-").isdigit() else line
-            paths.append(path if os.path.isabs(path) else os.path.join(prefix, path))
+    for _, line in list_lines(list_file):
+        parts = split_fields(line, 2)
+        path = parts[0] if parts and parts[1].lstrip("-").isdigit() else line
+        paths.append(path if os.path.isabs(path) else os.path.join(prefix, path))
     return paths
 
 

@@ -8,12 +8,16 @@ Two list formats, one sample per line, labels 0-based, fields separated by one s
   relative path without its extension and holds ``img_00001.jpg`` ... ``img_<num_frames>.jpg``.
 
 Paths may contain spaces (Kinetics class folders do): readers take the label (and the frame count)
-from the last whitespace-separated fields. Free of Paddle and decord imports so the tools start fast.
+from the last whitespace-separated fields. Blank lines and lines starting with ``#`` are skipped.
+
+The one reader of list files: the datasets, ``predict.py -i LIST`` and the prep tools all go through
+:func:`list_lines` and :func:`split_fields`. Free of Paddle and decord imports so the tools start fast.
 """
 import os
 import re
-from typing import Iterable, List, Sequence, Tuple
+from typing import Iterable, List, Optional, Sequence, Tuple
 
+from ..errors import ConfigError
 from .atomic import write_text_atomic
 
 VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".webm", ".mov", ".flv", ".mpg", ".mpeg", ".m4v", ".wmv", ".3gp",
@@ -57,22 +61,38 @@ def count_frames(frame_dir: str) -> int:
     return len(numbers)
 
 
-def read_video_list(path: str) -> List[Tuple[str, int]]:
-    """``(relative video path, label)`` per non-blank line of a video list file.
+def list_lines(path: str) -> List[Tuple[int, str]]:
+    """``(line number, stripped text)`` of every sample line of a list file (blank and ``#`` lines skipped).
 
     Raises:
-        ValueError: a line without an integer label (file and line named).
+        ConfigError: the file does not exist.
+    """
+    if not os.path.isfile(path):
+        raise ConfigError(f"list file '{path}' does not exist")
+    with open(path, encoding="utf-8") as handle:
+        stripped = ((n, raw.strip()) for n, raw in enumerate(handle, start=1))
+        return [(n, text) for n, text in stripped if text and not text.startswith("#")]
+
+
+def split_fields(text: str, num_fields: int) -> Optional[List[str]]:
+    """A sample line split into ``num_fields`` fields, the first being the path (which may hold spaces);
+    None when the line has fewer fields."""
+    parts = text.rsplit(None, num_fields - 1)
+    return parts if len(parts) == num_fields else None
+
+
+def read_video_list(path: str) -> List[Tuple[str, int]]:
+    """``(relative video path, label)`` per sample line of a video list file.
+
+    Raises:
+        ConfigError: the file is missing, or a line has no integer label (file and line named).
     """
     entries = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            parts = line.strip().rsplit(None, 1)
-            if not parts:
-                continue
-            if len(parts) != 2 or not parts[1].isdigit():
-                raise ValueError(f"{path} line {lineno}: expected '<relative/path> <label>', "
-                                 f"got {line.strip()!r}")
-            entries.append((parts[0], int(parts[1])))
+    for lineno, text in list_lines(path):
+        parts = split_fields(text, 2)
+        if parts is None or not parts[1].isdigit():
+            raise ConfigError(f"{path} line {lineno}: expected '<relative/path> <label>', got {text!r}")
+        entries.append((parts[0], int(parts[1])))
     return entries
 
 

@@ -24,6 +24,7 @@ import paddle
 from paddlevideo.loader.errors import DecodeError
 from paddlevideo.loader.pipelines import Compose
 from paddlevideo.registry import ConfigError
+from paddlevideo.utils.dataset_lists import list_lines
 
 logger = logging.getLogger("paddlevideo")
 
@@ -53,15 +54,15 @@ def parse_label(text: str, where: str, num_classes: Optional[int]) -> int:
 
 
 def read_list_lines(file_path: str) -> List[Tuple[int, str]]:
-    """Non-blank lines of a list file as ``(line number, stripped text)``.
+    """The sample lines of a list file as ``(line number, text)`` (:func:`list_lines`).
 
     Raises:
         ConfigError: the file (config key ``file_path``) is missing or holds no samples.
     """
-    if not os.path.isfile(file_path):
-        raise ConfigError(f"DATASET file_path: list file '{file_path}' does not exist")
-    with open(file_path, encoding="utf-8") as handle:
-        lines = [(n, raw.strip()) for n, raw in enumerate(handle, start=1) if raw.strip()]
+    try:
+        lines = list_lines(file_path)
+    except ConfigError as err:
+        raise ConfigError(f"DATASET file_path: {err}") from err
     if not lines:
         raise ConfigError(f"DATASET file_path: list file '{file_path}' contains no samples")
     return lines

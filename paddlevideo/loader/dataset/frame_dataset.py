@@ -11,6 +11,7 @@ from typing import Any, Dict, Optional, Union
 
 from paddlevideo.loader.pipelines import Compose, VideoDecoder
 from paddlevideo.registry import DATASETS, ConfigError
+from paddlevideo.utils.dataset_lists import split_fields
 
 from .base import ClipDataset, parse_label
 
@@ -71,8 +72,8 @@ class FrameDataset(ClipDataset):
         return os.path.join(self.data_prefix, relative)
 
     def parse_line(self, line: str, where: str) -> Dict[str, Any]:
-        parts = line.rsplit(None, 2)
-        if len(parts) != 3:
+        parts = split_fields(line, 3)
+        if parts is None:
             raise ConfigError(f"{where}: expected '<frame_dir> <num_frames> <label>'")
         try:
             frames_len = int(parts[1])

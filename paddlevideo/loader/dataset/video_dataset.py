@@ -2,6 +2,7 @@
 from typing import Any, Dict
 
 from paddlevideo.registry import DATASETS, ConfigError
+from paddlevideo.utils.dataset_lists import split_fields
 
 from .base import ClipDataset, parse_label
 
@@ -15,8 +16,8 @@ class VideoDataset(ClipDataset):
     """
 
     def parse_line(self, line: str, where: str) -> Dict[str, Any]:
-        parts = line.rsplit(None, 1)
-        if len(parts) != 2:
+        parts = split_fields(line, 2)
+        if parts is None:
             raise ConfigError(f"{where}: expected '<relative/path> <label>'")
         return {"filename": self.full_path(parts[0]),
                 "label": parse_label(parts[1], where, self.num_classes)}
