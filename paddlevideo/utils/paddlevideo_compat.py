@@ -16,6 +16,13 @@ checked like any other key (``MODEL.runtime_cfg``, ``VideoDecoder.backend``/``nu
   ``num_clips``, ``clip_starts``) means PaddleVideo's dense sampling: ``num_seg`` frames at stride
   ``64 // num_seg``; in training from a random start drawn as ``clip_starts: official`` draws it,
   in validation 10 clips spread from the first to the last start (``clip_starts: even``).
+* ``Sampler`` with ``linspace_sample: True`` after a ``VideoDecoder`` with ``backend: pyav`` means
+  PaddleVideo's TimeSformer window: ``num_seg`` frames spread over ``sampling_rate * num_seg /
+  target_fps * fps`` frames (decoder keys, defaults 32, 8 and 30), random in train and valid, from
+  the start in test. Here ``linspace_window: sampling_rate * num_seg`` (the decoder's keys are moved
+  there): the window is counted at the video's own frame rate, so it spans the same time as
+  PaddleVideo's for 30 fps video (K400's usual rate) and 20% more for 25 fps video. With the other
+  backends PaddleVideo spread the frames over the whole video, as ``linspace_window`` None does.
 * ``INFERENCE.views`` left out: the number of views ``PIPELINE.test`` produces (PaddleVideo's
   export hard-coded 3 for TokShift, its ``MultiCenterCrop``).
 
@@ -37,6 +44,8 @@ DECODE_MODES = ("train", "valid", "test")
 PADDLEVIDEO_DENSE_SPAN = 64  # frames a PaddleVideo dense clip spans: stride = 64 // num_seg
 PADDLEVIDEO_DENSE_VALID_CLIPS = 10
 OUR_DENSE_KEYS = ("dense_stride", "num_clips", "clip_starts")
+# PaddleVideo's VideoDecoder defaults for its pyav TimeSformer window
+PADDLEVIDEO_WINDOW_DEFAULTS = {"sampling_rate": 32, "num_seg": 8, "target_fps": 30}
 
 
 def _register_all() -> None:
@@ -169,7 +178,29 @@ def inference_views(cfg: Dict) -> Iterator[str]:
         yield f"INFERENCE.views {views} (the views of PIPELINE.test)"
 
 
-MEANING_RULES: List[Callable[[Dict], Iterator[str]]] = [dense_sampling, inference_views]
+def linspace_window(cfg: Dict) -> Iterator[str]:
+    """PaddleVideo's pyav TimeSformer window as ``Sampler.linspace_window`` (see the module docstring)."""
+    for mode, pipeline in _pipelines(cfg):
+        decode, sample = pipeline.get("decode"), pipeline.get("sample")
+        if not (isinstance(decode, dict) and decode.get("name") == "VideoDecoder" and isinstance(sample, dict)
+                and sample.get("name") == "Sampler" and sample.get("linspace_sample") is True):
+            continue
+        accepted = _constructor_keys(PIPELINES, "VideoDecoder") | {"name"}
+        window_keys = {key: decode.pop(key) for key in ("sampling_rate", "target_fps")
+                       if key in decode and key not in accepted}
+        if decode.get("backend") != "pyav" or "linspace_window" in sample:
+            if window_keys:
+                yield f"PIPELINE.{mode}.decode {sorted(window_keys)} unused (no pyav window)"
+            continue
+        values = {**PADDLEVIDEO_WINDOW_DEFAULTS, **window_keys, "num_seg": decode.get("num_seg", 8)}
+        for key, value in values.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise ConfigError(f"PIPELINE.{mode}.decode.{key}: expected a positive number, got {value!r}")
+        sample["linspace_window"] = values["sampling_rate"] * values["num_seg"]
+        yield f"PIPELINE.{mode}.sample linspace_window {sample['linspace_window']} (PaddleVideo's pyav window)"
+
+
+MEANING_RULES: List[Callable[[Dict], Iterator[str]]] = [dense_sampling, linspace_window, inference_views]
 
 
 def apply_paddlevideo_compat(cfg: Dict) -> List[str]:

@@ -150,3 +150,42 @@ def test_undecodable_video_still_raises():
     reader = FakeReader(10, decodable=0)
     with pytest.raises(DecodeError, match="fake.avi"):
         Sampler(num_seg=4)({"filename": "fake.avi", "label": 0, "reader": reader, "frames_len": 10})
+
+
+# TimeSformer linspace sampling (PaddleVideo's linspace_sample; official get_start_end_idx), worked by hand:
+# linspace(0, 255, 8) = 0, 36.43, 72.86, 109.29, 145.71, 182.14, 218.57, 255 -> truncated to integers.
+@pytest.mark.parametrize("frames_len, expected", [
+    (300, [0, 36, 72, 109, 145, 182, 218, 255]),  # test: the window starts at frame 0
+    (100, [0, 36, 72, 99, 99, 99, 99, 99]),  # shorter than the window: the last frame repeats
+])
+def test_linspace_test_clip_spreads_frames_over_the_window_from_the_start(frames_len, expected):
+    sampler = Sampler(num_seg=8, valid_mode=True, linspace_sample=True, linspace_window=256)
+    results, _ = sample(sampler, frames_len)
+    assert results["frame_indices"].tolist() == expected
+
+
+def test_linspace_train_window_starts_anywhere_it_fits(monkeypatch):
+    draws = []
+
+    def uniform(low, high):
+        draws.append((low, high))
+        return high  # the last start that fits: 300 - 256 = 44
+
+    monkeypatch.setattr(np.random, "uniform", uniform)
+    sampler = Sampler(num_seg=8, linspace_sample=True, linspace_window=256)
+    results, _ = sample(sampler, 300)
+    assert draws == [(0.0, 44.0)]
+    assert results["frame_indices"].tolist() == [44, 80, 116, 153, 189, 226, 262, 299]
+
+
+def test_linspace_without_window_covers_the_whole_video():
+    results, _ = sample(Sampler(num_seg=4, linspace_sample=True), 10)
+    assert results["frame_indices"].tolist() == [0, 3, 6, 9]
+
+
+@pytest.mark.parametrize("kwargs", [{"dense_sample": True}, {"num_clips": 2}, {"seg_len": 2},
+                                    {"linspace_sample": False, "linspace_window": 256},
+                                    {"linspace_window": 0}])
+def test_linspace_rejects_settings_it_cannot_honour(kwargs):
+    with pytest.raises(ValueError, match="linspace"):
+        Sampler(num_seg=8, **{"linspace_sample": True, **kwargs})

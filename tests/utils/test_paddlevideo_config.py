@@ -28,6 +28,7 @@ from paddlevideo.utils.paddlevideo_compat import pipeline_views
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "paddlevideo_tokshift_ucf101.yaml"
+TIMESFORMER_FIXTURE = ROOT / "tests" / "fixtures" / "paddlevideo_timesformer_k400.yaml"
 HAVE_PYAV = importlib.util.find_spec("av") is not None
 INERT = ["INFERENCE.name", "PIPELINE.train.decode.mode", "PIPELINE.valid.decode.mode",
          "PIPELINE.test.decode.mode", "MODEL.backbone.attention_type"]
@@ -53,9 +54,9 @@ def records():
     logger.removeHandler(handler)
 
 
-def load_fixture() -> dict:
-    """The fixture as a plain dict, keys in file order (``1e-6`` read as PaddleVideo means it)."""
-    raw = yaml.safe_load(FIXTURE.read_text())
+def load_fixture(path: Path = FIXTURE) -> dict:
+    """A fixture as a plain dict, keys in file order (``1e-6`` read as PaddleVideo means it)."""
+    raw = yaml.safe_load(path.read_text())
     raw["MODEL"]["backbone"]["epsilon"] = 1e-6  # safe_load reads PaddleVideo's 1e-6 as a string
     return raw
 
@@ -87,6 +88,31 @@ def test_loads_unchanged_and_names_the_inert_keys_in_one_line(records):
     assert get_config(str(FIXTURE), show=False) == cfg  # the same every time
 
 
+def test_timesformer_config_loads_unchanged_with_its_pyav_window(records):
+    """PaddleVideo's TimeSformer K400 format: divided attention, linspace sampling over the pyav
+    decoder's 8 x 32-frame window (random in train and valid, from the start in test), 3 UniformCrop
+    views averaged as logits."""
+    cfg = get_config(str(TIMESFORMER_FIXTURE), show=False)
+    warnings = [msg for level, msg in records.messages if level == logging.WARNING]
+    inert = ["INFERENCE.name"] + [f"PIPELINE.{m}.decode.mode" for m in ("train", "valid", "test")]
+    assert warnings == [f"PaddleVideo config keys accepted without effect: {', '.join(inert)}"]
+    assert cfg.MODEL.backbone.attention_type == "divided_space_time"  # a real key of this backbone
+    for mode, valid_mode in (("train", False), ("valid", False), ("test", True)):
+        sample = cfg.PIPELINE[mode].sample
+        assert (sample.linspace_window, sample.valid_mode) == (256, valid_mode)
+    assert cfg.INFERENCE.views == 3 and cfg.MODEL.runtime_cfg.test.avg_type == "score"
+
+
+def test_timesformer_window_follows_the_decoders_sampling_rate(tmp_path):
+    raw = load_fixture(TIMESFORMER_FIXTURE)
+    raw["PIPELINE"]["train"]["decode"].update(sampling_rate=16, target_fps=25)
+    raw["PIPELINE"]["valid"]["decode"].update(backend="decord")
+    cfg = get_config(str(write_config(tmp_path / "c.yaml", raw)), show=False)
+    assert cfg.PIPELINE.train.sample.linspace_window == 16 * 8
+    assert "sampling_rate" not in cfg.PIPELINE.train.decode
+    assert "linspace_window" not in cfg.PIPELINE.valid.sample  # decord: the whole video, as PaddleVideo
+
+
 def test_our_keys_take_precedence_over_paddlevideo_defaults(tmp_path):
     raw = load_fixture()
     raw["PIPELINE"]["train"]["sample"]["dense_stride"] = 32
@@ -94,8 +120,8 @@ def test_our_keys_take_precedence_over_paddlevideo_defaults(tmp_path):
     assert cfg.PIPELINE.train.sample.dense_stride == 32 and "clip_starts" not in cfg.PIPELINE.train.sample
 
 
-def test_pipeline_views_agree_with_every_shipped_tokshift_config():
-    for path in glob.glob(str(ROOT / "configs" / "recognition" / "tokshift" / "*.yaml")):
+def test_pipeline_views_agree_with_every_shipped_config():
+    for path in glob.glob(str(ROOT / "configs" / "recognition" / "*" / "*.yaml")):
         cfg = get_config(path, show=False)
         assert pipeline_views(cfg.PIPELINE.test) == cfg.INFERENCE.views, path
 
@@ -212,6 +238,8 @@ def tiny_transforms(raw: dict, mode: str, size: int = 32, colour_p: float = 1.0)
     transforms = copy.deepcopy(raw["PIPELINE"][mode]["transform"])
     for item in transforms:
         (name, kwargs), = item.items()
+        if kwargs is None:  # e.g. PaddleVideo's bare ``- RandomFlip:``
+            continue
         if colour_p is not None and name in COLOUR_OPS:
             kwargs["p"] = colour_p
         if name == "JitterScale":
@@ -329,7 +357,7 @@ def shrink(raw: dict, root: Path, backend: str) -> dict:
     as a user's own file would have them). Every PaddleVideo key stays."""
     raw = copy.deepcopy(raw)
     model = raw["MODEL"]
-    model["backbone"].update(pretrained=None, img_size=SIZE, embed_dim=EMBED, depth=2, num_heads=4,
+    model["backbone"].update(pretrained=None, img_size=SIZE, patch_size=8, embed_dim=EMBED, depth=2, num_heads=4,
                              num_seg=NUM_SEG)
     model["head"].update(num_classes=2, in_channels=EMBED)
     model["runtime_cfg"]["test"]["num_seg"] = NUM_SEG
@@ -348,21 +376,23 @@ def shrink(raw: dict, root: Path, backend: str) -> dict:
     return raw
 
 
-@pytest.fixture(scope="module")
-def tiny_paddlevideo(tmp_path_factory):
-    """Videos (2 classes, patterns rolling right or left), UCF101-style lists without extensions
-    (``suffix: .avi``), and the shrunk PaddleVideo config (pyav when installed, else decord)."""
+@pytest.fixture(scope="module", params=[FIXTURE, TIMESFORMER_FIXTURE], ids=["tokshift", "timesformer"])
+def tiny_paddlevideo(request, tmp_path_factory):
+    """Videos (2 classes, patterns rolling right or left), lists as the config expects them (UCF101
+    style without extensions for TokShift's ``suffix: .avi``, K400 style with them for TimeSformer),
+    and a shrunk PaddleVideo config (pyav when installed, else decord)."""
     root = tmp_path_factory.mktemp("paddlevideo_format")
+    raw = shrink(load_fixture(request.param), root, "pyav" if HAVE_PYAV else "decord")
+    ext = "" if raw["DATASET"]["train"].get("suffix") == ".avi" else ".avi"
     lines = {"train": [], "val": []}
     for label, step in enumerate((3, -3)):
         (root / "videos" / f"c{label}").mkdir(parents=True)
         for i in range(4):
             write_video(root / "videos" / f"c{label}" / f"v{i}.avi", seed=10 * label + i, step=step)
-            lines["train" if i < 2 else "val"].append(f"c{label}/v{i} {label}\n")
+            lines["train" if i < 2 else "val"].append(f"c{label}/v{i}{ext} {label}\n")
     for split, rows in lines.items():
         (root / f"{split}.txt").write_text("".join(rows))
-    raw = shrink(load_fixture(), root, "pyav" if HAVE_PYAV else "decord")
-    return {"root": root, "config": write_config(root / "tokshift_paddlevideo.yaml", raw),
+    return {"root": root, "config": write_config(root / "paddlevideo.yaml", raw), "model_name": raw["model_name"],
             "video": root / "videos" / "c1" / "v3.avi", "out": root / "output"}
 
 
@@ -379,19 +409,19 @@ def test_paddlevideo_config_trains_tests_exports_and_predicts(tiny_paddlevideo):
     assert main.main(["-c", config, "-o", f"output_dir={out}", "--validate", "--seed", "0"]) == 0
     log = (out / "train.log").read_text()
     assert "epoch [1/1]" in log and "validation: 4 of 4 videos scored" in log
-    weights = out / "TokenShiftVisionTransformer_best.pdparams"
+    weights = out / f"{tiny_paddlevideo['model_name']}_best.pdparams"
     assert weights.is_file()
 
     assert main.main(["-c", config, "-o", f"output_dir={out}", "--test", "-w", str(weights)]) == 0
     with open(out / "test_predictions.csv") as handle:
         rows = {os.path.abspath(row["path"]): row for row in csv.DictReader(handle)}
-    assert len(rows) == 4 and {row["views"] for row in rows.values()} == {"3"}  # MultiCenterCrop
+    assert len(rows) == 4 and {row["views"] for row in rows.values()} == {"3"}  # Multi/UniformCrop
 
     export_dir = tiny_paddlevideo["root"] / "inference"
     proc = run_tool("export_model.py", "-c", config, "-p", str(weights), "-o", str(export_dir))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"Input 'imgs': [None, 3, {3 * NUM_SEG}, {SIZE}, {SIZE}] float32" in proc.stdout
-    model_file = export_dir / "TokenShiftVisionTransformer.json"
+    model_file = export_dir / f"{tiny_paddlevideo['model_name']}.json"
     assert model_file.is_file()
 
     video = tiny_paddlevideo["video"]

@@ -386,9 +386,10 @@ class VideoDecoder:
     Args:
         backend: ``'decord'`` (default): decord with OpenCV as its fallback (see ``open_video``);
             ``'cv2'``: OpenCV alone; ``'pyav'``: PyAV (``pip install av``; see
-            ``PyAVVideoReader``). All three give the frames ``Sampler`` picks from the whole
-            video: PaddleVideo's ``pyav`` decoder also cut a TimeSformer time window out of the
-            video (``mode``, ``sampling_rate``, ``target_fps``), which is not done here.
+            ``PyAVVideoReader``). All three give the frames ``Sampler`` picks: PaddleVideo's
+            ``pyav`` decoder also cut a TimeSformer time window out of the video (``mode``,
+            ``sampling_rate``, ``target_fps``); here that window is ``Sampler(linspace_window)``,
+            which a PaddleVideo config gets filled in (``utils/paddlevideo_compat.py``).
         num_seg: PaddleVideo's frames-per-clip key, kept for its configs: ``check_config``
             requires it to equal the model's ``num_seg``; the frames read are chosen by ``Sampler``.
 

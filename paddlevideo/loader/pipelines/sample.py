@@ -1,13 +1,14 @@
 """Choose which frames of a video form a clip, and decode only those frames.
 
-Why two schemes: TSN segment sampling (PaddleVideo's ``Sampler``) covers the whole video with
-``num_seg`` snippets, while the official TokShift recipe ("8x32") takes ``num_seg`` frames at a
-fixed stride of ``dense_stride`` frames from one start position. Both are pure index arithmetic
-(``tsn_indices`` / ``dense_indices``, testable without videos) followed by a single
-``reader.read`` of the chosen indices (see ``decode.py`` for the reader contract).
+Why three schemes: TSN segment sampling (PaddleVideo's ``Sampler``) covers the whole video with
+``num_seg`` snippets; the official TokShift recipe ("8x32") takes ``num_seg`` frames at a fixed
+stride of ``dense_stride`` frames from one start position; TimeSformer (official and PaddleVideo's
+``linspace_sample``) spreads ``num_seg`` frames evenly over a time window. All are pure index
+arithmetic (``tsn_indices`` / ``dense_indices`` / ``linspace_indices``, testable without videos)
+followed by a single ``reader.read`` of the chosen indices (see ``decode.py`` for the reader contract).
 """
 import logging
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 import numpy as np
 
@@ -113,6 +114,28 @@ def dense_indices(frames_len: int, num_seg: int, seg_len: int, stride: int, vali
     return pos.reshape(-1) % frames_len
 
 
+def linspace_indices(frames_len: int, num_seg: int, window: Optional[float], valid_mode: bool) -> np.ndarray:
+    """One TimeSformer clip: ``num_seg`` frames spread evenly over a window of ``window`` frames.
+
+    As PaddleVideo's ``linspace_sample`` with its pyav decoder (and the official TimeSformer
+    ``get_start_end_idx``): with ``delta = max(frames_len - window, 0)`` the window starts at
+    ``uniform(0, delta)`` in train and at frame 0 in valid/test (one clip), and the indices are
+    ``linspace(start, start + window - 1, num_seg)`` clipped to the video and truncated to integers
+    -- so a video shorter than the window repeats its last frame. ``window`` None: the whole video,
+    ``linspace(0, frames_len - 1, num_seg)`` (PaddleVideo's other decoders).
+
+    Returns:
+        int64 array of shape [num_seg], non-decreasing, values in [0, frames_len).
+    """
+    if window is None:
+        start, end = 0.0, frames_len - 1.0
+    else:
+        delta = max(frames_len - window, 0.0)
+        start = 0.0 if valid_mode else float(np.random.uniform(0.0, delta))
+        end = start + window - 1.0
+    return np.clip(np.linspace(start, end, num_seg), 0, frames_len - 1).astype(np.int64)
+
+
 @PIPELINES.register()
 class Sampler:
     """Samples ``num_clips`` clips of ``num_seg * seg_len`` frames and decodes only those frames.
@@ -139,16 +162,22 @@ class Sampler:
             official TokShift arithmetic in train and valid/test (``official_start``): one valid
             clip starts at frame 0, clip ``k`` of ``n`` near frame ``k * frames_len / n``, so
             late clips of short videos wrap around and repeat.
+        linspace_sample: TimeSformer sampling (``linspace_indices``): ``num_seg`` frames spread
+            evenly over ``linspace_window`` frames, or over the whole video when it is None.
+        linspace_window: the window in frames (the official TimeSformer 8x32: 8 * 32 = 256 frames at
+            30 fps); ``seg_len`` and ``num_clips`` must be 1.
 
     Raises:
-        ValueError: a non-positive count, an unknown ``clip_starts``, or ``"official"`` without
-            dense sampling (at construction).
+        ValueError: a non-positive count, an unknown ``clip_starts``, ``"official"`` without dense
+            sampling, or linspace sampling combined with dense sampling, several clips or
+            ``seg_len`` > 1 (at construction).
         DecodeError: no prefix of the video decodes (see ``read_decodable``).
     """
 
     def __init__(self, num_seg: int, seg_len: int = 1, valid_mode: bool = False,
                  dense_sample: bool = False, dense_stride: int = 32, num_clips: int = 1,
-                 clip_starts: str = "even"):
+                 clip_starts: str = "even", linspace_sample: bool = False,
+                 linspace_window: Optional[float] = None):
         if clip_starts not in CLIP_STARTS:
             raise ValueError(f"Sampler: clip_starts must be one of {list(CLIP_STARTS)}, "
                              f"got {clip_starts!r}")
@@ -158,6 +187,14 @@ class Sampler:
         for name, value in (("num_seg", num_seg), ("seg_len", seg_len),
                             ("dense_stride", dense_stride), ("num_clips", num_clips)):
             check_positive_int(value, name, "Sampler")
+        if linspace_sample and (dense_sample or num_clips != 1 or seg_len != 1):
+            raise ValueError("Sampler: linspace_sample takes one clip of single frames; it cannot be "
+                             "combined with dense_sample, num_clips > 1 or seg_len > 1")
+        if linspace_window is not None and (not linspace_sample or not linspace_window >= 1):
+            raise ValueError(f"Sampler: linspace_window must be >= 1 frame and needs linspace_sample: True, "
+                             f"got {linspace_window!r}")
+        self.linspace_sample = bool(linspace_sample)
+        self.linspace_window = None if linspace_window is None else float(linspace_window)
         self.num_seg = num_seg
         self.seg_len = seg_len
         self.valid_mode = bool(valid_mode)
@@ -168,6 +205,8 @@ class Sampler:
 
     def sample_indices(self, frames_len: int) -> np.ndarray:
         """Indices of all clips, clip-major: int64 [num_clips * num_seg * seg_len]."""
+        if self.linspace_sample:
+            return linspace_indices(frames_len, self.num_seg, self.linspace_window, self.valid_mode)
         clips = []
         for clip in range(self.num_clips):
             if self.dense_sample:

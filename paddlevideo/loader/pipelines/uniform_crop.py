@@ -54,6 +54,9 @@ class UniformCrop:
         ValueError: the frames were not scaled so that one side equals ``target_size`` (call time).
     """
 
+    GEOMETRIC = True  # selects pixels only: PaddleVideo's order (normalise first) gives the same clip
+    VIEW_FACTOR = 3
+
     def __init__(self, target_size: int):
         check_positive_int(target_size, "target_size", "UniformCrop")
         self.target_size = target_size
