@@ -1,9 +1,11 @@
-"""Convert a TokShift / ViT checkpoint to a full PaddleVideo ``.pdparams`` that ``main.py --test -w`` loads.
+"""Convert a TokShift / TimeSformer / ViT checkpoint to a full PaddleVideo ``.pdparams`` that ``main.py
+--test -w`` loads.
 
     python tools/convert_weights.py SRC DST [-c CONFIG [-o KEY=VALUE ...]]
 
-SRC is detected by content: an official TokShift PyTorch ``.pth`` (read without PyTorch), a Google
-ViT ``.npz`` with its head, or a PaddleVideo TokShift / PaddleClas ViT ``.pdparams``. DST holds
+SRC is detected by content (PyTorch files are read without PyTorch): an official TokShift ``.pth``, an
+official TimeSformer ``.pyth`` (``model_state``, timm names), a Google ViT ``.npz`` with its head, or a
+PaddleVideo TokShift / TimeSformer / PaddleClas ViT ``.pdparams``. DST holds
 ``backbone.*`` and ``head.fc.*`` with the checkpoint's own position-embedding grid. With ``-c`` the
 result is also loaded strictly into that config's model (position embeddings resampled to its
 ``img_size``), so a wrong depth, width or class count fails here rather than at test time.
@@ -20,8 +22,10 @@ from paddlevideo.registry import ConfigError  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Convert TokShift/ViT weights to a PaddleVideo .pdparams")
-    parser.add_argument("src", help="official TokShift .pth, Google ViT .npz, or .pdparams")
+    parser = argparse.ArgumentParser(
+        description="Convert TokShift/TimeSformer/ViT weights to a PaddleVideo .pdparams")
+    parser.add_argument("src", help="official TokShift .pth, official TimeSformer .pyth, Google ViT .npz, "
+                                    "or PaddleVideo/PaddleClas .pdparams")
     parser.add_argument("dst", help="output .pdparams (written atomically)")
     parser.add_argument("-c", "--config", help="verify that DST loads strictly into this config's model")
     parser.add_argument("-o", "--override", action="append", default=[],
@@ -51,7 +55,8 @@ def convert(args: argparse.Namespace) -> dict:
     summary = summarize(weights)
     for key, value in summary.items():
         print(f"{key:>12}: {value}")
-    print(f"{'note':>12}: num_seg and shift_div are not stored in weights; they come from the config")
+    print(f"{'note':>12}: num_seg, shift_div and attention_type are not stored in weights; they come from the "
+          f"config")
     if "head.fc.weight" not in weights.state:
         raise ConfigError(f"{args.src} has no classifier, so it is not a full model; use it as "
                           f"MODEL.backbone.pretrained instead")
