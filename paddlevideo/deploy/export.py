@@ -27,6 +27,7 @@ from ..modeling.weights.loading import load_weights
 from ..registry import ConfigError
 from ..utils.atomic import atomic_path
 from ..utils.checkpoint import load_file
+from ..utils.config_check import backbone_setting
 from .quantize import QuantizationSummary, int8_path, quantize_int8
 
 logger = logging.getLogger("paddlevideo")
@@ -60,12 +61,12 @@ def inference_input_shape(cfg: Dict, views: Optional[int] = None) -> List[Option
     """
     backbone = cfg["MODEL"]["backbone"]
     inference = cfg.get("INFERENCE") or {}
-    num_seg = int(inference.get("num_seg", backbone.get("num_seg", 8)))
-    size = int(inference.get("target_size", backbone.get("img_size", 224)))
+    num_seg = int(inference.get("num_seg", backbone_setting(backbone, "num_seg")))
+    size = int(inference.get("target_size", backbone_setting(backbone, "img_size")))
     views = int(views if views is not None else inference.get("views", 1))
     if views < 1:
         raise ConfigError(f"INFERENCE.views must be >= 1, got {views}")
-    return [None, int(backbone.get("in_channels", 3)), num_seg * views, size, size]
+    return [None, int(backbone_setting(backbone, "in_channels")), num_seg * views, size, size]
 
 
 def load_recognizer(cfg: Dict, weights: Optional[str] = None) -> nn.Layer:

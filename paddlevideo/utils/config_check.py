@@ -131,17 +131,19 @@ def schema_keys(cfg: Dict, path: Tuple[str, ...]) -> set:
     return set()
 
 
-def _default(cls, key: str) -> Any:
-    return inspect.signature(cls).parameters[key].default
+def backbone_setting(backbone: Dict, key: str) -> Any:
+    """``MODEL.backbone[key]``, or the backbone class's default when the config leaves it out: the one
+    place that knows a model's ``num_seg``, ``img_size``, ``embed_dim``, ``in_channels``."""
+    if key in backbone:
+        return backbone[key]
+    _register_all()
+    return inspect.signature(BACKBONES.get(backbone["name"])).parameters[key].default
 
 
 def check_agreement(cfg: Dict) -> None:
     """Cross-field rules between backbone, head, pipelines and INFERENCE."""
     backbone, head = cfg["MODEL"]["backbone"], cfg["MODEL"]["head"]
-    bb_cls = BACKBONES.get(backbone["name"])
-    num_seg = backbone.get("num_seg", _default(bb_cls, "num_seg"))
-    img_size = backbone.get("img_size", _default(bb_cls, "img_size"))
-    embed_dim = backbone.get("embed_dim", _default(bb_cls, "embed_dim"))
+    num_seg, img_size, embed_dim = (backbone_setting(backbone, key) for key in ("num_seg", "img_size", "embed_dim"))
     if head.get("in_channels") != embed_dim:
         raise ConfigError(f"MODEL.head.in_channels ({head.get('in_channels')}) must equal "
                           f"MODEL.backbone.embed_dim ({embed_dim})")

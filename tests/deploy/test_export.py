@@ -7,7 +7,8 @@ from paddlevideo.registry import ConfigError
 
 
 def cfg(inference=None, **backbone):
-    return {"MODEL": {"backbone": {"num_seg": 8, "img_size": 224, **backbone}},
+    """Backbone keys left out take the class defaults (TokShift: num_seg 8, img_size 224, 3 channels)."""
+    return {"MODEL": {"backbone": {"name": "TokenShiftVisionTransformer", **backbone}},
             "INFERENCE": inference or {}}
 
 
