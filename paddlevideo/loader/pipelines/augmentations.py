@@ -56,6 +56,37 @@ def _check_fits(imgs: np.ndarray, target_size: int, op: str) -> Tuple[int, int]:
     return h, w
 
 
+class SquareCrops:
+    """What every crop op shares: ``target_size`` squares at the ``(y, x)`` of ``offsets(h, w)``, the
+    same position in every frame, views concatenated on the frame axis, view-major (rows
+    ``v*N .. (v+1)*N - 1`` hold view ``v`` of all N input frames).
+
+    Requires / changes: ``imgs`` [N, H, W, C] -> [V*N, target_size, target_size, C] for V views.
+
+    Raises:
+        ValueError: a frame side is smaller than ``target_size`` (at call time).
+    """
+
+    GEOMETRIC = True
+
+    def __init__(self, target_size: int):
+        check_positive_int(target_size, "target_size", type(self).__name__)
+        self.target_size = target_size
+
+    def offsets(self, h: int, w: int) -> List[Tuple[int, int]]:
+        """(y, x) of each view's top-left corner in an ``h`` x ``w`` frame."""
+        raise NotImplementedError
+
+    def __call__(self, results: Dict[str, Any]) -> Dict[str, Any]:
+        op = type(self).__name__
+        imgs = _imgs(results, op)
+        h, w = _check_fits(imgs, self.target_size, op)
+        t = self.target_size
+        views = [imgs[:, y:y + t, x:x + t] for y, x in self.offsets(h, w)]
+        results["imgs"] = views[0] if len(views) == 1 else np.concatenate(views, axis=0)
+        return results
+
+
 @PIPELINES.register()
 class Scale:
     """Resizes all frames so that the short side equals ``short_size`` (bilinear, uint8 kept).
@@ -120,63 +151,31 @@ class JitterScale:
 
 
 @PIPELINES.register()
-class RandomCrop:
+class RandomCrop(SquareCrops):
     """Crops one random ``target_size`` square, at the same position in every frame.
 
     A side equal to ``target_size`` gives offset 0 on that axis (PaddleVideo's version crashed
-    there with ``np.random.randint(0, 0)``).
-
-    Requires / changes: ``imgs`` [N, H, W, C] -> [N, target_size, target_size, C].
+    there with ``np.random.randint(0, 0)``). See ``SquareCrops`` for shapes and errors.
 
     Args:
         target_size: side of the square crop, in pixels.
-
-    Raises:
-        ValueError: a frame side is smaller than ``target_size`` (at call time).
     """
 
-    GEOMETRIC = True
-
-    def __init__(self, target_size: int):
-        check_positive_int(target_size, "target_size", "RandomCrop")
-        self.target_size = target_size
-
-    def __call__(self, results: Dict[str, Any]) -> Dict[str, Any]:
-        imgs = _imgs(results, "RandomCrop")
-        h, w = _check_fits(imgs, self.target_size, "RandomCrop")
+    def offsets(self, h: int, w: int) -> List[Tuple[int, int]]:
         t = self.target_size
-        y = int(np.random.randint(0, h - t + 1))
-        x = int(np.random.randint(0, w - t + 1))
-        results["imgs"] = imgs[:, y:y + t, x:x + t]
-        return results
+        return [(int(np.random.randint(0, h - t + 1)), int(np.random.randint(0, w - t + 1)))]
 
 
 @PIPELINES.register()
-class CenterCrop:
+class CenterCrop(SquareCrops):
     """Crops the central ``target_size`` square of every frame (offsets ``(side - t) // 2``).
-
-    Requires / changes: ``imgs`` [N, H, W, C] -> [N, target_size, target_size, C].
 
     Args:
         target_size: side of the square crop, in pixels.
-
-    Raises:
-        ValueError: a frame side is smaller than ``target_size`` (at call time).
     """
 
-    GEOMETRIC = True
-
-    def __init__(self, target_size: int):
-        check_positive_int(target_size, "target_size", "CenterCrop")
-        self.target_size = target_size
-
-    def __call__(self, results: Dict[str, Any]) -> Dict[str, Any]:
-        imgs = _imgs(results, "CenterCrop")
-        h, w = _check_fits(imgs, self.target_size, "CenterCrop")
-        t = self.target_size
-        y, x = (h - t) // 2, (w - t) // 2
-        results["imgs"] = imgs[:, y:y + t, x:x + t]
-        return results
+    def offsets(self, h: int, w: int) -> List[Tuple[int, int]]:
+        return [((h - self.target_size) // 2, (w - self.target_size) // 2)]
 
 
 THREE_CROP_ALONG = ("long_side", "width")
@@ -199,7 +198,7 @@ def three_crop_offsets(h: int, w: int, t: int, along: str = "long_side") -> List
 
 
 @PIPELINES.register()
-class ThreeCrop:
+class ThreeCrop(SquareCrops):
     """3-view test crop: three ``target_size`` squares, left/centre/right (or top/centre/bottom).
 
     Where the views sit is set by ``along`` (see ``three_crop_offsets``). They are concatenated on
@@ -220,24 +219,17 @@ class ThreeCrop:
             ``target_size`` (at call time).
     """
 
-    GEOMETRIC = True
     VIEW_FACTOR = 3
 
     def __init__(self, target_size: int, along: str = "long_side"):
-        check_positive_int(target_size, "target_size", "ThreeCrop")
+        super().__init__(target_size)
         if along not in THREE_CROP_ALONG:
             raise ValueError(f"ThreeCrop: along must be one of {list(THREE_CROP_ALONG)}, "
                              f"got {along!r}")
-        self.target_size = target_size
         self.along = along
 
-    def __call__(self, results: Dict[str, Any]) -> Dict[str, Any]:
-        imgs = _imgs(results, "ThreeCrop")
-        h, w = _check_fits(imgs, self.target_size, "ThreeCrop")
-        t = self.target_size
-        views = [imgs[:, y:y + t, x:x + t] for y, x in three_crop_offsets(h, w, t, self.along)]
-        results["imgs"] = np.concatenate(views, axis=0)
-        return results
+    def offsets(self, h: int, w: int) -> List[Tuple[int, int]]:
+        return three_crop_offsets(h, w, self.target_size, self.along)
 
 
 @PIPELINES.register()
@@ -289,7 +281,7 @@ class RandomFlip:
 
 
 @PIPELINES.register()
-class MultiCenterCrop:
+class MultiCenterCrop(SquareCrops):
     """PaddleVideo's 3-view test crop: centre, left and right ``target_size`` squares, in that order.
 
     All three are vertically centred (``y = (H - t) // 2``); the centre view starts at
@@ -303,23 +295,10 @@ class MultiCenterCrop:
 
     Args:
         target_size: side of each square view, in pixels.
-
-    Raises:
-        ValueError: a frame side is smaller than ``target_size`` (at call time).
     """
 
-    GEOMETRIC = True
     VIEW_FACTOR = 3
 
-    def __init__(self, target_size: int):
-        check_positive_int(target_size, "target_size", "MultiCenterCrop")
-        self.target_size = target_size
-
-    def __call__(self, results: Dict[str, Any]) -> Dict[str, Any]:
-        imgs = _imgs(results, "MultiCenterCrop")
-        h, w = _check_fits(imgs, self.target_size, "MultiCenterCrop")
-        t = self.target_size
-        left, centre, right = three_crop_offsets(h, w, t, along="width")
-        views = [imgs[:, y:y + t, x:x + t] for y, x in (centre, left, right)]
-        results["imgs"] = np.concatenate(views, axis=0)
-        return results
+    def offsets(self, h: int, w: int) -> List[Tuple[int, int]]:
+        left, centre, right = three_crop_offsets(h, w, self.target_size, along="width")
+        return [centre, left, right]

@@ -8,13 +8,11 @@ TimeSformer (``uniform_crop`` in its ``datasets/transform.py``) puts the centre 
 ``ceil((side - target_size) / 2)`` and the last one at ``side - target_size``; averaged over views the
 two differ by at most a pixel of position.
 """
-from typing import Any, Dict, List, Tuple
-
-import numpy as np
+from typing import List, Tuple
 
 from paddlevideo.registry import PIPELINES
 
-from .compose import check_positive_int, require_keys
+from .augmentations import SquareCrops
 
 
 def uniform_crop_offsets(h: int, w: int, t: int) -> List[Tuple[int, int]]:
@@ -37,7 +35,7 @@ def uniform_crop_offsets(h: int, w: int, t: int) -> List[Tuple[int, int]]:
 
 
 @PIPELINES.register()
-class UniformCrop:
+class UniformCrop(SquareCrops):
     """3-view test crop: three ``target_size`` squares at the two ends and the middle of the long side.
 
     Views are concatenated on the frame axis, view-major: rows ``v*N .. (v+1)*N - 1`` hold view ``v``
@@ -54,20 +52,7 @@ class UniformCrop:
         ValueError: the frames were not scaled so that one side equals ``target_size`` (call time).
     """
 
-    GEOMETRIC = True  # selects pixels only: PaddleVideo's order (normalise first) gives the same clip
     VIEW_FACTOR = 3
 
-    def __init__(self, target_size: int):
-        check_positive_int(target_size, "target_size", "UniformCrop")
-        self.target_size = target_size
-
-    def __call__(self, results: Dict[str, Any]) -> Dict[str, Any]:
-        require_keys(results, ("imgs",), "UniformCrop")
-        imgs = results["imgs"]
-        if not isinstance(imgs, np.ndarray) or imgs.ndim != 4:
-            raise ValueError(f"UniformCrop: imgs must be a [N, H, W, C] numpy array, got "
-                             f"{getattr(imgs, 'shape', type(imgs))}")
-        t = self.target_size
-        offsets = uniform_crop_offsets(imgs.shape[1], imgs.shape[2], t)
-        results["imgs"] = np.concatenate([imgs[:, y:y + t, x:x + t] for y, x in offsets], axis=0)
-        return results
+    def offsets(self, h: int, w: int) -> List[Tuple[int, int]]:
+        return uniform_crop_offsets(h, w, self.target_size)
