@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 import yaml
+from main_overrides import shrink_args
 
 import main
 from paddlevideo.loader.dataset import FrameDataset, VideoDataset
@@ -367,23 +368,11 @@ def test_every_video_config_has_a_frames_twin_in_sync(video_path):
 
 
 def tiny_frames_args(frames_root, out, extra=()):
-    """Overrides shrinking demo_tokshift_tiny_frames.yaml to a 32 px, 4-frame, depth-2 model."""
-    sets = [f"output_dir={out}", "epochs=1", "MODEL.backbone.img_size=32", "MODEL.backbone.embed_dim=32",
-            "MODEL.backbone.depth=1", "MODEL.backbone.num_heads=2", "MODEL.backbone.num_seg=4",
-            "MODEL.head.in_channels=32", "INFERENCE.num_seg=4", "INFERENCE.target_size=32",
-            "DATASET.batch_size=4", "DATASET.num_workers=0", "DATASET.valid_batch_size=4",
-            "DATASET.test_batch_size=4", "save_interval=1", "log_interval=1"]
-    for mode in ("train", "valid", "test"):
-        sets += [f"PIPELINE.{mode}.sample.num_seg=4", f"DATASET.{mode}.data_prefix={frames_root}/rawframes",
-                 f"DATASET.{mode}.file_path={frames_root}/{'train' if mode == 'train' else 'val'}_frames.list"]
-    sets += ["PIPELINE.train.transform.0.JitterScale={'min_size': 32, 'max_size': 36}",
-             "PIPELINE.train.transform.1.RandomCrop.target_size=32",
-             "PIPELINE.valid.transform.0.Scale.short_size=32", "PIPELINE.valid.transform.1.CenterCrop.target_size=32",
-             "PIPELINE.test.transform.0.Scale.short_size=32", "PIPELINE.test.transform.1.CenterCrop.target_size=32"]
-    args = ["-c", str(CONFIG_DIR / "demo_tokshift_tiny_frames.yaml")]
-    for item in sets + list(extra):
-        args += ["-o", item]
-    return args
+    """Overrides shrinking demo_tokshift_tiny_frames.yaml to a 32 px, 4-frame, depth-1 model."""
+    return shrink_args(CONFIG_DIR / "demo_tokshift_tiny_frames.yaml", out, data_prefix=f"{frames_root}/rawframes",
+                       train_list=f"{frames_root}/train_frames.list", val_list=f"{frames_root}/val_frames.list",
+                       epochs=1, embed_dim=32, depth=1, num_heads=2, num_workers=0, eval_batch_size=4,
+                       log_interval=1, extra=extra)
 
 
 def test_main_trains_and_tests_on_frames(demo_frames, tmp_path):

@@ -7,6 +7,7 @@ import json
 import os
 
 import pytest
+from main_overrides import shrink_args
 
 import main
 from paddlevideo.utils.config import get_config
@@ -19,24 +20,12 @@ NAME = "demo_timesformer_tiny"
 
 
 def tiny_args(demo, out, epochs=2, extra=()):
-    sets = [f"output_dir={out}", f"epochs={epochs}", "MODEL.backbone.img_size=32", "MODEL.backbone.embed_dim=64",
-            "MODEL.backbone.depth=2", "MODEL.backbone.num_heads=4", "MODEL.backbone.num_seg=4",
-            "MODEL.head.in_channels=64", "INFERENCE.num_seg=4", "INFERENCE.target_size=32", "INFERENCE.views=3",
-            "DATASET.batch_size=2", "DATASET.num_workers=0", "DATASET.valid_batch_size=3",
-            "DATASET.test_batch_size=3", "save_interval=1", "log_interval=2",
-            "GRADIENT_ACCUMULATION={'global_batch_size': 4}"]
-    for mode in ("train", "valid", "test"):
-        sets += [f"PIPELINE.{mode}.sample.num_seg=4", f"DATASET.{mode}.data_prefix={demo}/videos",
-                 f"DATASET.{mode}.file_path={demo}/{'train' if mode == 'train' else 'val'}.list"]
-    sets += ["PIPELINE.train.transform.0.JitterScale={'min_size': 32, 'max_size': 36}",
-             "PIPELINE.train.transform.1.RandomCrop.target_size=32",
-             "PIPELINE.valid.transform.0.Scale.short_size=32", "PIPELINE.valid.transform.1.CenterCrop.target_size=32",
-             "PIPELINE.test.transform.0.Scale.short_size=32",
-             "PIPELINE.test.transform.1={'UniformCrop': {'target_size': 32}}"]
-    args = ["-c", DEMO_CFG]
-    for item in sets + list(extra):
-        args += ["-o", item]
-    return args
+    """Overrides shrinking the demo config to a 32 px, 4-frame, depth-2 model on ``demo``, tested with
+    PaddleVideo's 3 UniformCrop views and accumulating 2 batches of 2."""
+    return shrink_args(DEMO_CFG, out, data_prefix=f"{demo}/videos", train_list=f"{demo}/train.list",
+                       val_list=f"{demo}/val.list", epochs=epochs, batch_size=2, num_workers=0,
+                       test_crop="UniformCrop", extra=extra,
+                       sets=["INFERENCE.views=3", "GRADIENT_ACCUMULATION={'global_batch_size': 4}"])
 
 
 @pytest.fixture(scope="module")
