@@ -4,7 +4,9 @@
 
 Defaults to ViT-B/16 TokShift 8x224 on 2 CPU threads, the setting of the reference timings measured
 on this machine: official PyTorch 3.0-3.8 s per step, PaddleVideo's port 8.7 s (with std-0.02 init).
-The first step is warm-up and is not counted.
+The first step is warm-up and is not counted. ``tools/benchmark/torch_compare.py`` times ours and the
+official PyTorch model side by side in one alternating run (other processes on the cores move every
+absolute number; only same-run ratios compare).
 """
 import argparse
 import os

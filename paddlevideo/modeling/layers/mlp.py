@@ -2,9 +2,15 @@
 import paddle
 import paddle.nn as nn
 
+from .linear import linear
+
 
 class Mlp(nn.Layer):
-    """fc1 -> exact (erf) GELU -> dropout -> fc2 -> dropout, as in the official ViT."""
+    """fc1 -> exact (erf) GELU -> dropout -> fc2 -> dropout, as in the official ViT.
+
+    ``fc1``/``fc2`` hold the parameters; the products run through :func:`.linear.linear` (faster eager CPU
+    training, same graph when exported).
+    """
 
     def __init__(self, in_features: int, hidden_features: int, drop: float = 0.0):
         super().__init__()
@@ -14,4 +20,5 @@ class Mlp(nn.Layer):
         self.drop = nn.Dropout(drop)
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
-        return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
+        hidden = self.drop(self.act(linear(x, self.fc1.weight, self.fc1.bias)))
+        return self.drop(linear(hidden, self.fc2.weight, self.fc2.bias))

@@ -8,6 +8,8 @@ from typing import Any
 import paddle.nn as nn
 from paddle.distributed.fleet.utils import recompute as recompute_checkpoint
 
+from .linear import reference_kernels
+
 
 def run_block(block: nn.Layer, *args: Any, recompute: bool) -> Any:
     """``block(*args)``, recomputed in backward when ``recompute`` is true.
@@ -17,8 +19,15 @@ def run_block(block: nn.Layer, *args: Any, recompute: bool) -> Any:
     (``use_reentrant=False``) leaves gradient accumulation to the ordinary backward pass and works with
     it. ``preserve_rng_state=True`` (the default, spelled out) saves the Paddle, numpy and ``random``
     generator states at the forward and restores them around the rerun, so dropout and drop-path redraw
-    the same masks and later draws are unaffected.
+    the same masks and later draws are unaffected. The block runs with :func:`.linear.reference_kernels`
+    (forward and rerun), since the hook-based recompute cannot trace a ``PyLayer``.
     """
     if not recompute:
         return block(*args)
-    return recompute_checkpoint(block, *args, use_reentrant=False, preserve_rng_state=True)
+    return recompute_checkpoint(_with_reference_kernels, block, *args, use_reentrant=False,
+                                preserve_rng_state=True)
+
+
+def _with_reference_kernels(block: nn.Layer, *args: Any) -> Any:
+    with reference_kernels():
+        return block(*args)

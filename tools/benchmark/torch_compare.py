@@ -1,0 +1,267 @@
+"""Our dygraph TokShift vs the official PyTorch TokShift, forward and train step, in one alternating run.
+
+    python tools/benchmark/torch_compare.py [--threads 2] [--repeats 9] [--warmup 1] [--no_train]
+
+ViT-B/16 TokShift, 8 frames of 224 px, batch 1 (the setting of issue 10). PyTorch is never a
+dependency of this project: without ``torch`` only our times are printed. With it, a compact PyTorch
+copy of the official model (VideoNetworks/TokShift-Transformer ``vit_models/modeling_tokshift.py``:
+per-frame ViT with separate query/key/value projections, the class token shifted along time before
+attention and before the MLP of every block with ``shift_div`` 4, LayerNorm eps 1e-6, exact GELU,
+logits averaged over frames) gets our weights (Linear weights transposed), and the max logit
+difference is printed, so both sides compute the same function.
+
+Timed per round, each after a short pause so the other runtime's OpenMP threads stop spinning:
+forward (eval, no grad) and train step (forward, cross-entropy with label smoothing 0.01, backward,
+SGD momentum 0.9 step; no dropout on either side). Medians of ``--repeats`` rounds and the ratio
+ours / torch (below 1 means ours is faster; issue 10's goal: forward <= 1.0, train step <= 1.2).
+``--reference_kernels`` also times ours with :func:`paddlevideo.modeling.layers.linear.reference_kernels`
+(plain ``F.linear``, the state before the fast paths) in the same rounds. Our last block computes only the class token
+(exact; the official code computes every token there), which is part of our implementation.
+"""
+import argparse
+import contextlib
+import os
+import statistics
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from paddlevideo.deploy.cli import limit_cpu_threads  # noqa: E402
+
+CONFIG = os.path.join(ROOT, "configs", "recognition", "tokshift", "k400_tokshift_div4_8x32_base_224.yaml")
+LR, MOMENTUM, LABEL_SMOOTHING = 1e-3, 0.9, 0.01
+
+
+def build_ours(seed: int):
+    """Our recognizer (random std-0.02 weights, classifier included, no dropout) and its optimizer."""
+    import paddle
+
+    from paddlevideo.modeling.builder import build_model
+    from paddlevideo.utils.config import get_config
+
+    cfg = get_config(CONFIG, overrides=["MODEL.head.std=0.02"], show=False)
+    paddle.seed(seed)
+    model = build_model(cfg["MODEL"])
+    optimizer = paddle.optimizer.Momentum(LR, momentum=MOMENTUM, parameters=model.parameters())
+    return cfg, model, optimizer
+
+
+def torch_tokshift(torch, bb: dict, num_classes: int):
+    """The official TokShift ViT in PyTorch, compact (module names follow the official code)."""
+    nn, F = torch.nn, torch.nn.functional
+    dim, heads, num_seg = bb["embed_dim"], bb["num_heads"], bb["num_seg"]
+    fold = dim // bb["shift_div"]
+
+    def shift(x):  # [B*T, N, C]: class token channels [0, fold) <- t+1, [fold, 2 fold) <- t-1
+        cls = x[:, :1].reshape(-1, num_seg, 1, dim)
+        out = torch.zeros_like(cls)
+        out[:, :-1, :, :fold] = cls[:, 1:, :, :fold]
+        out[:, 1:, :, fold:2 * fold] = cls[:, :-1, :, fold:2 * fold]
+        out[:, :, :, 2 * fold:] = cls[:, :, :, 2 * fold:]
+        return torch.cat([out.reshape(-1, 1, dim), x[:, 1:]], dim=1)
+
+    class Attention(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.query, self.key, self.value, self.out = (nn.Linear(dim, dim) for _ in range(4))
+
+        def forward(self, x):
+            b, n, _ = x.shape
+            q, k, v = (layer(x).view(b, n, heads, -1).permute(0, 2, 1, 3)
+                       for layer in (self.query, self.key, self.value))
+            scores = torch.matmul(q, k.transpose(-1, -2)) / (dim // heads) ** 0.5
+            context = torch.matmul(F.softmax(scores, dim=-1), v)
+            return self.out(context.permute(0, 2, 1, 3).reshape(b, n, dim))
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attention_norm = nn.LayerNorm(dim, eps=1e-6)
+            self.attn = Attention()
+            self.ffn_norm = nn.LayerNorm(dim, eps=1e-6)
+            hidden = int(dim * bb["mlp_ratio"])
+            self.fc1, self.fc2 = nn.Linear(dim, hidden), nn.Linear(hidden, dim)
+
+        def forward(self, x):
+            x = shift(x)
+            x = x + self.attn(self.attention_norm(x))
+            x = shift(x)
+            return x + self.fc2(F.gelu(self.fc1(self.ffn_norm(x))))
+
+    class TokShift(nn.Module):
+        def __init__(self):
+            super().__init__()
+            patch, grid = bb["patch_size"], bb["img_size"] // bb["patch_size"]
+            self.patch_embeddings = nn.Conv2d(3, dim, patch, stride=patch)
+            self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
+            self.position_embeddings = nn.Parameter(torch.zeros(1, grid * grid + 1, dim))
+            self.layer = nn.ModuleList(Block() for _ in range(bb["depth"]))
+            self.encoder_norm = nn.LayerNorm(dim, eps=1e-6)
+            self.head = nn.Linear(dim, num_classes)
+
+        def forward(self, video):  # [B, 3, T, H, W] -> [B, K]
+            b, c, t, h, w = video.shape
+            x = self.patch_embeddings(video.transpose(1, 2).reshape(b * t, c, h, w)).flatten(2).transpose(1, 2)
+            x = torch.cat([self.cls_token.expand(b * t, -1, -1), x], dim=1) + self.position_embeddings
+            for block in self.layer:
+                x = block(x)
+            return self.head(self.encoder_norm(x)[:, 0]).view(b, t, -1).mean(1)
+
+    return TokShift()
+
+
+def torch_state(ours, torch) -> dict:
+    """Our Paddle parameters in the PyTorch model's names and layouts (Linear weights transposed,
+    the fused qkv split into query/key/value)."""
+    state = {k: v.numpy() for k, v in ours.state_dict().items()}
+    dim = state["backbone.cls_token"].shape[-1]
+    out = {"patch_embeddings.weight": state["backbone.patch_embed.proj.weight"],
+           "patch_embeddings.bias": state["backbone.patch_embed.proj.bias"],
+           "cls_token": state["backbone.cls_token"], "position_embeddings": state["backbone.pos_embed"],
+           "encoder_norm.weight": state["backbone.norm.weight"], "encoder_norm.bias": state["backbone.norm.bias"],
+           "head.weight": state["head.fc.weight"].T, "head.bias": state["head.fc.bias"]}
+    i = 0
+    while f"backbone.blocks.{i}.norm1.weight" in state:
+        src, dst = f"backbone.blocks.{i}.", f"layer.{i}."
+        for a, b in (("norm1", "attention_norm"), ("norm2", "ffn_norm")):
+            out[dst + b + ".weight"], out[dst + b + ".bias"] = state[src + a + ".weight"], state[src + a + ".bias"]
+        for a, b in (("attn.proj", "attn.out"), ("mlp.fc1", "fc1"), ("mlp.fc2", "fc2")):
+            out[dst + b + ".weight"], out[dst + b + ".bias"] = state[src + a + ".weight"].T, state[src + a + ".bias"]
+        for j, name in enumerate(("query", "key", "value")):
+            cols = slice(j * dim, (j + 1) * dim)
+            out[f"{dst}attn.{name}.weight"] = state[src + "attn.qkv.weight"][:, cols].T
+            out[f"{dst}attn.{name}.bias"] = state[src + "attn.qkv.bias"][cols]
+        i += 1
+    return {k: torch.from_numpy(v.copy()) for k, v in out.items()}
+
+
+def paddle_calls(model, optimizer, video, labels, context) -> dict:
+    """Our forward and train step, each run inside ``context()``."""
+    import paddle
+
+    def forward():
+        model.eval()
+        with context(), paddle.no_grad():
+            model([video], mode="infer")
+
+    def step():
+        model.train()
+        with context():
+            model([video, labels], mode="train")["loss"].backward()
+        optimizer.step()
+        optimizer.clear_grad()
+
+    return {"forward": forward, "train step": step}
+
+
+def torch_calls(torch, model, video, labels) -> dict:
+    optimizer = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
+
+    def forward():
+        model.eval()
+        with torch.no_grad():
+            model(video)
+
+    def step():
+        model.train()
+        torch.nn.functional.cross_entropy(model(video), labels, label_smoothing=LABEL_SMOOTHING).backward()
+        optimizer.step()
+        optimizer.zero_grad()
+
+    return {"forward": forward, "train step": step}
+
+
+def load_torch():
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+def run(args) -> None:
+    import numpy as np
+    import paddle
+
+    from paddlevideo.deploy.cpu import cpu_model_name, feature_summary
+    from paddlevideo.deploy.timing import interleaved_timings
+
+    print(f"CPU: {cpu_model_name()} ({os.cpu_count()} CPUs visible); features: {feature_summary()}")
+    cfg, ours, optimizer = build_ours(args.seed)
+    bb = cfg["MODEL"]["backbone"]
+    shape = [1, 3, bb["num_seg"], bb["img_size"], bb["img_size"]]
+    video_np = np.random.default_rng(args.seed).standard_normal(shape).astype("float32")
+    video, labels = paddle.to_tensor(video_np), paddle.to_tensor([1])
+    calls = {f"ours {k}": f for k, f in paddle_calls(ours, optimizer, video, labels, contextlib.nullcontext).items()}
+    if args.reference_kernels:
+        from paddlevideo.modeling.layers.linear import reference_kernels
+        calls.update({f"ours-ref {k}": f for k, f in paddle_calls(
+            ours, optimizer, video, labels, reference_kernels).items()})
+    torch = load_torch()
+    if torch is None:
+        print("torch is not installed: timing ours only")
+    else:
+        torch.set_num_threads(args.threads)
+        reference = torch_tokshift(torch, bb, cfg["MODEL"]["head"]["num_classes"])
+        reference.load_state_dict(torch_state(ours, torch))
+        calls.update({f"torch {k}": f for k, f in torch_calls(
+            torch, reference, torch.from_numpy(video_np), torch.tensor([1])).items()})
+        print_agreement(torch, ours, reference, video, video_np)
+        print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    if args.no_train:
+        calls = {k: f for k, f in calls.items() if k.endswith("forward")}
+    load_before = os.getloadavg()[0]
+    times = interleaved_timings(calls, args.warmup, args.repeats, args.pause)
+    print(f"paddle {paddle.__version__}, {args.threads} threads; ViT-B/16 TokShift {shape}; medians of "
+          f"{args.repeats} alternating rounds after {args.warmup} warm-up; load average (1 min) "
+          f"{load_before:.2f} -> {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    print_times(times)
+
+
+def print_agreement(torch, ours, reference, video, video_np) -> None:
+    """Max |logit difference| of the two models on the benchmark clip (eval mode)."""
+    import numpy as np
+    import paddle
+
+    ours.eval()
+    reference.eval()
+    with paddle.no_grad():
+        mine = ours([video], mode="infer").numpy()
+    with torch.no_grad():
+        theirs = reference(torch.from_numpy(video_np)).numpy()
+    print(f"logits: max |ours - torch| = {np.abs(mine - theirs).max():.2e} (max |logit| {np.abs(theirs).max():.2e})")
+
+
+def print_times(times: dict) -> None:
+    """One line per timed call: median, min, and the ratio to torch's median of the same stage."""
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    for name, median in medians.items():
+        line = f"{name:<20} {median:6.3f} s (min {min(times[name]):.3f})"
+        theirs = medians.get("torch " + name.split(" ", 1)[1])
+        if theirs is not None and not name.startswith("torch"):
+            line += f"   vs torch {median / theirs:.2f}x"
+        print(line)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--pause", type=float, default=0.3,
+                        help="idle seconds before each timed call (OpenMP threads stop spinning)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no_train", action="store_true", help="time the forward only")
+    parser.add_argument("--reference_kernels", action="store_true",
+                        help="also time ours with plain F.linear (before the fast paths)")
+    args = parser.parse_args(argv)
+    limit_cpu_threads(args.threads)  # before Paddle is imported: eager kernels read it once
+    from paddlevideo.utils.cli import run_reporting_errors
+
+    return run_reporting_errors(lambda: run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
