@@ -9,7 +9,7 @@ from paddlevideo.utils.logger import setup_logger
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="PaddleVideo-style TokShift training and testing")
+    parser = argparse.ArgumentParser(description="PaddleVideo-style training and testing of video transformers (TokShift, ViT baseline, TimeSformer)")
     parser.add_argument("-c", "--config", required=True, help="YAML config file")
     parser.add_argument("-o", "--override", action="append", default=[],
                         help="override a config key: -o MODEL.backbone.depth=2 (repeatable)")
