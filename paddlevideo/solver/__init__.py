@@ -6,6 +6,9 @@ import paddle.nn as nn
 
 from ..registry import LRSCHEDULERS, OPTIMIZERS, ConfigError, build
 from . import lr, optimizer  # noqa: F401  (registration)
+from .optimizer import ParamGroups, build_param_groups
+
+__all__ = ["ParamGroups", "build_lr", "build_optimizer", "build_param_groups"]
 
 LR_INJECTED = ("iters_per_epoch", "epochs")
 

@@ -1,11 +1,16 @@
-"""Optimizers built from the OPTIMIZER section (PaddleVideo's key names)."""
+"""Optimizers built from the OPTIMIZER section (PaddleVideo's key names), with optional parameter groups
+(``OPTIMIZER.param_groups``: a learning-rate multiplier and a number of frozen epochs per name prefix)."""
 import difflib
-from typing import Dict, Optional, Union
+import logging
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Union
 
 import paddle
 import paddle.nn as nn
 
 from ..registry import OPTIMIZERS, ConfigError, check_kwargs
+
+logger = logging.getLogger("paddlevideo")
 
 # Parameters AdamW does not decay: biases, LayerNorm scales and the embeddings the official models list in
 # ``no_weight_decay`` (ViT: pos_embed, cls_token; TimeSformer adds time_embed). ``norm1.weight`` also
@@ -60,10 +65,111 @@ def weight_decay_value(cfg: Union[None, float, Dict]) -> float:
     return float(cfg)
 
 
+def param_group_keys(prefix: str, lr_mult: float = 1.0, freeze_epochs: int = 0) -> Dict:
+    """The keys of one ``OPTIMIZER.param_groups`` entry.
+
+    Args:
+        prefix: parameters whose structured name starts with it (``backbone.``,
+            ``backbone.token_selection.``, ``head.``); a parameter belongs to the group with the
+            longest matching prefix, and to no group (multiplier 1) if none matches.
+        lr_mult: multiplier of the scheduled learning rate for the group (0 keeps it fixed).
+        freeze_epochs: the group is not updated during the first ``freeze_epochs`` epochs, then
+            trains at ``lr_mult``.
+    """
+    return {"prefix": prefix, "lr_mult": lr_mult, "freeze_epochs": freeze_epochs}
+
+
+@dataclass(frozen=True)
+class ParamGroup:
+    prefix: str
+    lr_mult: float
+    freeze_epochs: int
+
+
+class ParamGroups:
+    """Learning-rate multipliers and epoch-wise freezing by parameter-name prefix.
+
+    Paddle reads a parameter's multiplier from ``optimize_attr['learning_rate']`` at every step and
+    leaves parameters with ``need_clip`` False out of global-norm clipping, so :meth:`set_epoch` only
+    sets those two attributes. A frozen parameter has multiplier 0: its update, decoupled weight decay
+    included, is exactly zero, and its gradient does not count in the clipping norm (so the trained
+    groups are clipped as if alone). Its gradient is still computed and enters the optimizer's moments:
+    freezing with ``stop_gradient`` instead would save that backward work, but breaks
+    ``paddle.DataParallel`` (its gradient buckets are fixed when it wraps the model) and custom
+    backward functions that assume trainable weights. The state is a function of the epoch alone, so a
+    resumed run is in the right phase. The STTS recipe is
+    ``[{prefix: backbone., lr_mult: 0.1, freeze_epochs: 2}, {prefix: head., ...},
+    {prefix: backbone.token_selection., lr_mult: 1.0}]``: the scorer alone first, then everything.
+
+    Raises:
+        ConfigError: not a list of mappings, unknown keys, a prefix given twice or matching no
+            parameter, a negative multiplier or number of frozen epochs.
+    """
+
+    def __init__(self, groups: Optional[List[Dict]], model: nn.Layer):
+        self.groups = [self.parse(entry, i) for i, entry in enumerate(self.entries(groups))]
+        prefixes = [g.prefix for g in self.groups]
+        if len(set(prefixes)) != len(prefixes):
+            raise ConfigError(f"OPTIMIZER.param_groups: a prefix is given twice: {prefixes}")
+        names = [name for name, _ in model.named_parameters()]
+        for group in self.groups:
+            if not any(name.startswith(group.prefix) for name in names):
+                close = difflib.get_close_matches(group.prefix, {n.rsplit(".", 1)[0] + "." for n in names}, n=3)
+                raise ConfigError(f"OPTIMIZER.param_groups: prefix {group.prefix!r} matches no parameter of the "
+                                  f"model. Close names: {close}")
+        self.members = [(p, self.group_of(name)) for name, p in model.named_parameters()]
+
+    @staticmethod
+    def entries(groups) -> List:
+        if groups is None:
+            return []
+        if not isinstance(groups, (list, tuple)):
+            raise ConfigError(f"OPTIMIZER.param_groups must be a list of {{prefix, lr_mult, freeze_epochs}} "
+                              f"mappings, got {groups!r}")
+        return list(groups)
+
+    @staticmethod
+    def parse(entry, index: int) -> ParamGroup:
+        where = f"OPTIMIZER.param_groups[{index}]"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where}: expected a mapping like {{prefix: backbone., lr_mult: 0.1}}, got {entry!r}")
+        check_kwargs(param_group_keys, entry, where)
+        group = ParamGroup(**param_group_keys(**entry))
+        if not group.prefix or group.lr_mult < 0 or group.freeze_epochs < 0:
+            raise ConfigError(f"{where}: need a non-empty prefix, lr_mult >= 0 and freeze_epochs >= 0, got {entry}")
+        return group
+
+    def group_of(self, name: str) -> Optional[ParamGroup]:
+        """The group with the longest prefix of ``name``, or None."""
+        matches = [g for g in self.groups if name.startswith(g.prefix)]
+        return max(matches, key=lambda g: len(g.prefix)) if matches else None
+
+    def set_epoch(self, epoch: int, log: bool = True) -> None:
+        """Apply the multipliers and freeze (or unfreeze) the groups for ``epoch`` (0-based)."""
+        for param, group in self.members:
+            if group is not None:
+                frozen = epoch < group.freeze_epochs
+                param.optimize_attr["learning_rate"] = 0.0 if frozen else group.lr_mult
+                param.need_clip = not frozen
+        if log and any(g.freeze_epochs for g in self.groups):
+            logger.info("epoch %d: parameter groups frozen: %s", epoch + 1, self.frozen(epoch) or "none")
+
+    def frozen(self, epoch: int) -> List[str]:
+        return [g.prefix for g in self.groups if epoch < g.freeze_epochs]
+
+
+def build_param_groups(cfg: Dict, model: nn.Layer) -> ParamGroups:
+    """The :class:`ParamGroups` of the OPTIMIZER section (no groups when it has no ``param_groups``)."""
+    return ParamGroups(cfg.get("param_groups"), model)
+
+
 @OPTIMIZERS.register()
 def Momentum(learning_rate, model: nn.Layer, momentum: float = 0.9, use_nesterov: bool = False,
-             weight_decay: Union[None, float, Dict] = None, grad_clip: Optional[Dict] = None):
-    """SGD with (Nesterov) momentum and L2 weight decay, the official TokShift optimiser."""
+             weight_decay: Union[None, float, Dict] = None, grad_clip: Optional[Dict] = None,
+             param_groups: Optional[List[Dict]] = None):
+    """SGD with (Nesterov) momentum and L2 weight decay, the official TokShift optimiser.
+    ``param_groups``: see :class:`ParamGroups` (applied for epoch 0)."""
+    ParamGroups(param_groups, model).set_epoch(0, log=False)
     decay = weight_decay_value(weight_decay)
     return paddle.optimizer.Momentum(
         learning_rate=learning_rate, momentum=momentum, parameters=model.parameters(),
@@ -74,8 +180,10 @@ def Momentum(learning_rate, model: nn.Layer, momentum: float = 0.9, use_nesterov
 @OPTIMIZERS.register()
 def AdamW(learning_rate, model: nn.Layer, beta1: float = 0.9, beta2: float = 0.999,
           epsilon: float = 1e-8, weight_decay: Union[None, float, Dict] = 0.05,
-          grad_clip: Optional[Dict] = None):
-    """AdamW with decoupled weight decay, not applied to biases, norms and embeddings (``NO_DECAY_SUFFIXES``)."""
+          grad_clip: Optional[Dict] = None, param_groups: Optional[List[Dict]] = None):
+    """AdamW with decoupled weight decay, not applied to biases, norms and embeddings (``NO_DECAY_SUFFIXES``).
+    ``param_groups``: see :class:`ParamGroups` (applied for epoch 0)."""
+    ParamGroups(param_groups, model).set_epoch(0, log=False)
     names = {p.name: n for n, p in model.named_parameters()}
     return paddle.optimizer.AdamW(
         learning_rate=learning_rate, beta1=beta1, beta2=beta2, epsilon=epsilon,

@@ -20,8 +20,9 @@ from ..loader.batch import split_batch
 from ..loader.builder import build_loader, close_loader_iterator, loader_settings
 from ..metrics import build_metric
 from ..modeling.builder import build_model
+from ..modeling.token_selection import set_training_progress
 from ..modeling.weights.loading import load_weights
-from ..solver import build_optimizer
+from ..solver import build_optimizer, build_param_groups
 from ..utils.checkpoint import (
     load_file,
     optimizer_state_for_loading,
@@ -76,6 +77,7 @@ class Trainer:
         self.epochs = int(cfg.get("epochs", 1))
         self.optimizer, self.lr = build_optimizer(cfg["OPTIMIZER"], self.model,
                                                   self.groups.updates_per_epoch(), self.epochs)
+        self.param_groups = build_param_groups(cfg["OPTIMIZER"], self.model)  # lr_mult, freeze_epochs
         self.model, self.optimizer = self.precision.decorate(self.model, self.optimizer)
         self.scaler = self.precision.scaler()
         if self.parallel:
@@ -166,6 +168,7 @@ class Trainer:
         """Point the sampler and the dataset's per-sample seeds at (epoch, step)."""
         self.train_loader.batch_sampler.set_epoch(self.epoch, self.step)
         self.train_loader.dataset.seed_samples(self.options.seed, self.epoch)
+        self.param_groups.set_epoch(self.epoch)
 
     def train_epoch(self, stop: StopRequest) -> bool:
         """Run the rest of the current epoch; False if stopped by a signal (after checkpointing)."""
@@ -187,6 +190,8 @@ class Trainer:
             meter.data_ready()
             inputs, meta = split_batch(batch)
             self.failures.record(meta.failures)
+            # Training progress in [0, 1] for schedules inside the model (STTS's sigma decay).
+            set_training_progress(unwrap(self.model), (self.epoch * total + self.step) / (self.epochs * total))
             with self.precision.autocast():
                 outputs = self.model(inputs, mode="train")
             values = {k: float(v) for k, v in outputs.items()}

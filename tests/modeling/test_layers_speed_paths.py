@@ -63,6 +63,22 @@ def test_fast_linear_without_input_gradient():
     close(weight_grad, forward_backward(F.linear, x, weight, bias)[2])
 
 
+@pytest.mark.parametrize("frozen", ["weight", "bias", "both"])
+def test_fast_linear_with_frozen_parameters(frozen):
+    """A weight or bias with ``stop_gradient`` (frozen by hand) gets no gradient; the others do."""
+    rng = np.random.default_rng(2)
+    x = tensors(rng, (5, 6))
+    weight = tensors(rng, (6, 3), stop_gradient=frozen in ("weight", "both"))
+    bias = tensors(rng, (3,), stop_gradient=frozen in ("bias", "both"))
+    fast = forward_backward(linear, x, weight, bias)
+    reference = forward_backward(F.linear, x, weight, bias)
+    for got, want in zip(fast, reference):
+        if want is None:
+            assert got is None
+        else:
+            close(got, want)
+
+
 def test_reference_kernels_is_f_linear_bitwise():
     rng = np.random.default_rng(2)
     x, weight, bias = tensors(rng, (2, 5, 8)), tensors(rng, (8, 4)), tensors(rng, (4,))

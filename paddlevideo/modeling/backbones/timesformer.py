@@ -31,9 +31,17 @@ Two deliberate differences from the official forward, neither changes a result i
 grid is resized whenever the patch grid differs (the official code looks only at the token count, so a
 non-square input with as many patches as the model would get a misaligned grid), and the last block
 computes only what the class token needs (exact; see ``Block.forward``).
+
+``token_selection`` adds STTS (:mod:`paddlevideo.modeling.token_selection`) after the position and time
+embeddings. Temporal selection keeps the best frames in their original order (their time embeddings
+were already added, so a kept frame keeps its time identity). Spatial selection keeps **one window per
+clip**, the same patch positions in every frame: window scores are summed over the clip's frames (the
+scorer's global feature is pooled over the clip), because divided attention needs an aligned grid
+(temporal attention runs over the T tokens of one patch position). The clip's class token is always
+kept; the blocks after a temporal selection see the kept frame count.
 """
 import math
-from typing import Optional
+from typing import Dict, Optional, Tuple
 
 import paddle
 import paddle.nn as nn
@@ -43,6 +51,7 @@ from ...registry import BACKBONES
 from ..layers import Attention, DropPath, Mlp, PatchEmbed, nearest_indices
 from ..layers.attention import ATTN_IMPLS
 from ..layers.recompute import run_block
+from ..token_selection import build_token_selection
 from ..weight_init import ones_, trunc_normal_, zeros_
 
 ATTENTION_TYPES = ("divided_space_time", "space_only", "joint_space_time")
@@ -162,6 +171,8 @@ class VisionTransformer(nn.Layer):
         pretrained: optional weights file initialising the backbone (image ViT or TimeSformer).
         recompute: in training, keep only each block's input and recompute its activations during
             backward (:mod:`paddlevideo.modeling.layers.recompute`). Eval and export are unaffected.
+        token_selection: STTS ``{temporal: {block, keep, ...}, spatial: {block, keep, ...}}`` (either may
+            be absent); the spatial window is shared by all frames of a clip.
     """
 
     def __init__(self, img_size: int = 224, patch_size: int = 16, in_channels: int = 3,
@@ -169,7 +180,8 @@ class VisionTransformer(nn.Layer):
                  qkv_bias: bool = True, drop_rate: float = 0.0, attn_drop_rate: float = 0.0,
                  drop_path_rate: float = 0.1, epsilon: float = 1e-6, num_seg: int = 8,
                  attention_type: str = "divided_space_time", attn_impl: str = "auto",
-                 pretrained: Optional[str] = None, recompute: bool = False):
+                 pretrained: Optional[str] = None, recompute: bool = False,
+                 token_selection: Optional[Dict] = None):
         super().__init__()
         if attention_type not in ATTENTION_TYPES:
             raise ValueError(f"attention_type must be one of {list(ATTENTION_TYPES)}, got {attention_type!r}")
@@ -190,6 +202,7 @@ class VisionTransformer(nn.Layer):
         if attention_type != "space_only":
             self.time_embed = self.create_parameter([1, num_seg, embed_dim])
             self.time_drop = nn.Dropout(drop_rate)
+        self.token_selection = build_token_selection(token_selection, embed_dim, depth, per_clip_window=True)
         block_cls = DividedBlock if attention_type == "divided_space_time" else Block
         rates = [drop_path_rate * i / max(depth - 1, 1) for i in range(depth)]
         self.blocks = nn.LayerList([
@@ -253,16 +266,35 @@ class VisionTransformer(nn.Layer):
 
     def forward_features(self, x: paddle.Tensor) -> paddle.Tensor:
         """``[B, 3, T, H, W]`` -> final-normed class token ``[B, D]``."""
-        t = x.shape[2]
+        t, grid = x.shape[2], (x.shape[3] // self.patch_size, x.shape[4] // self.patch_size)
         x = self.embed(x)
         recompute = self.recompute and self.training
-        for block in self.blocks[:-1]:
-            x = run_block(block, x, t, False, recompute=recompute)
-        # Only the class token leaves the backbone: the last block computes just what it needs.
-        x = run_block(self.blocks[-1], x, t, True, recompute=recompute)  # [B, 1, D] or [B*T, 1, D] (space_only)
+        last = len(self.blocks) - 1
+        for i, block in enumerate(self.blocks):
+            x, t = self.select_tokens(x, t, grid, i)
+            # Only the class token leaves the backbone: the last block computes just what it needs.
+            x = run_block(block, x, t, i == last, recompute=recompute)  # last: [B, 1, D] or [B*T, 1, D]
         if self.attention_type == "space_only":
             x = x.reshape([-1, t, 1, self.embed_dim]).mean(axis=1)  # [B, 1, D]: mean over frames
         return self.norm(x)[:, 0]  # [B, D]
+
+    def select_tokens(self, x: paddle.Tensor, num_frames: int, grid: Tuple[int, int],
+                      block_index: int) -> Tuple[paddle.Tensor, int]:
+        """STTS before block ``block_index`` (identity where none is configured); returns the tokens in
+        the block layout and the frames they hold: ``[B, 1+N*T, D]`` -> ``[B, 1+N'*T', D]`` (divided,
+        joint), ``[B*T, 1+N, D]`` -> ``[B*T', 1+N', D]`` (space_only)."""
+        if not self.token_selection.selects_before(block_index):
+            return x, num_frames
+        d = self.embed_dim
+        if self.attention_type == "space_only":
+            x = self.token_selection(x.reshape([-1, num_frames, x.shape[1], d]), block_index, 1, grid)
+            return x.reshape([-1, x.shape[2], d]), x.shape[1]  # [B*T', 1+N', D]
+        n = (x.shape[1] - 1) // num_frames
+        patches = x[:, 1:].reshape([-1, n, num_frames, d]).transpose([0, 2, 1, 3])  # [B, T, N, D]
+        patches = self.token_selection(patches, block_index, 0, grid)  # [B, T', N', D]
+        t, n = patches.shape[1], patches.shape[2]
+        patches = patches.transpose([0, 2, 1, 3]).reshape([-1, n * t, d])  # [B, N'*T', D] patch-major
+        return paddle.concat([x[:, :1], patches], axis=1), t  # [B, 1+N'*T', D]
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
         """``[B, 3, T, H, W]`` -> ``[B, D]``; any T >= 1 and any H, W of at least one patch."""

@@ -13,8 +13,16 @@ Faithful to the official PyTorch code (github.com/VideoNetworks/TokShift-Transfo
 Parameter names match PaddleVideo's TokShift port and PaddleClas' ViT, so their checkpoints load unchanged.
 
 ``recompute: True`` trades compute for memory in training (:mod:`paddlevideo.modeling.layers.recompute`).
+
+``token_selection`` adds STTS (:mod:`paddlevideo.modeling.token_selection`): position embeddings are added
+first; a temporal selection keeps the best frames (each with its class token) in their original order,
+and every block after it is built for the kept count, so the token shift exchanges channels between
+consecutive *kept* frames (frame ``k`` with kept frames ``k-1`` and ``k+1``); sampling 16 frames and
+keeping 8 (``num_seg: 16``, ``keep: 0.5``) therefore shifts between the 8 chosen ones. A spatial
+selection keeps one window of patch tokens per frame (windows may differ between frames: the shift only
+moves class tokens, so nothing needs an aligned grid) plus the frame's class token.
 """
-from typing import Optional
+from typing import Dict, Optional
 
 import paddle
 import paddle.nn as nn
@@ -23,6 +31,7 @@ from ...registry import BACKBONES
 from ..layers import Attention, DropPath, Mlp, PatchEmbed, TokenShift
 from ..layers.attention import ATTN_IMPLS
 from ..layers.recompute import run_block
+from ..token_selection import build_token_selection
 from ..weight_init import init_vit_layer, trunc_normal_
 
 
@@ -66,6 +75,9 @@ class TokenShiftVisionTransformer(nn.Layer):
         pretrained: optional path to image-pretrained ViT weights used as initialisation.
         recompute: in training, keep only each block's input and recompute its activations during
             backward (less memory, about one extra forward per step). Eval and export are unaffected.
+        token_selection: STTS ``{temporal: {block, keep, ...}, spatial: {block, keep, ...}}`` (either may
+            be absent; see :mod:`paddlevideo.modeling.token_selection`). The output then has the kept
+            number of frames, ``[B, T', D]``.
     """
 
     def __init__(self, img_size: int = 224, patch_size: int = 16, in_channels: int = 3,
@@ -73,7 +85,7 @@ class TokenShiftVisionTransformer(nn.Layer):
                  qkv_bias: bool = True, drop_rate: float = 0.0, attn_drop_rate: float = 0.0,
                  drop_path_rate: float = 0.0, epsilon: float = 1e-6, num_seg: int = 8,
                  shift_div: int = 4, attn_impl: str = "auto", pretrained: Optional[str] = None,
-                 recompute: bool = False):
+                 recompute: bool = False, token_selection: Optional[Dict] = None):
         super().__init__()
         if depth < 1:
             raise ValueError(f"depth must be >= 1, got {depth}")
@@ -88,11 +100,14 @@ class TokenShiftVisionTransformer(nn.Layer):
         self.cls_token = self.create_parameter([1, 1, embed_dim])
         self.pos_embed = self.create_parameter([1, self.patch_embed.num_patches + 1, embed_dim])
         self.pos_drop = nn.Dropout(drop_rate)
+        self.token_selection = build_token_selection(token_selection, embed_dim, depth)
+        self.num_frames_out = self.token_selection.frames_in_block(depth - 1, num_seg)
         rates = [drop_path_rate * i / max(depth - 1, 1) for i in range(depth)]
-        self.blocks = nn.LayerList([
+        self.blocks = nn.LayerList([  # each block shifts over the frames it sees (fewer after temporal selection)
             Block(dim=embed_dim, num_heads=num_heads, mlp_ratio=mlp_ratio, qkv_bias=qkv_bias, drop=drop_rate,
-                  attn_drop=attn_drop_rate, drop_path=rate, epsilon=epsilon, num_seg=num_seg, shift_div=shift_div,
-                  attn_impl=attn_impl) for rate in rates])
+                  attn_drop=attn_drop_rate, drop_path=rate, epsilon=epsilon,
+                  num_seg=self.token_selection.frames_in_block(i, num_seg), shift_div=shift_div,
+                  attn_impl=attn_impl) for i, rate in enumerate(rates)])
         self.norm = nn.LayerNorm(embed_dim, epsilon=epsilon)
 
     def init_weights(self) -> None:
@@ -119,18 +134,29 @@ class TokenShiftVisionTransformer(nn.Layer):
         cls = self.cls_token.expand([x.shape[0], -1, -1]).astype(x.dtype)  # [B*T, 1, D]
         x = paddle.concat([cls, x], axis=1) + self.pos_embed.astype(x.dtype)  # [B*T, N+1, D]
         x = self.pos_drop(x)
-        for block in self.blocks[:-1]:
-            x = run_block(block, x, None, recompute=self.recompute and self.training)
-        # Only the class token leaves the backbone, so the last block computes just that token
-        # (queries, projection and MLP for 1 of N+1 tokens; ~6% of a ViT-B/16 forward, exact).
-        x = run_block(self.blocks[-1], x, 1, recompute=self.recompute and self.training)  # [B*T, 1, D]
-        return self.norm(x)[:, 0]  # [B*T, D]
+        last = len(self.blocks) - 1
+        for i, block in enumerate(self.blocks):
+            x = self.select_tokens(x, i)
+            # Only the class token leaves the backbone, so the last block computes just that token
+            # (queries, projection and MLP for 1 of N+1 tokens; ~6% of a ViT-B/16 forward, exact).
+            x = run_block(block, x, 1 if i == last else None, recompute=self.recompute and self.training)
+        return self.norm(x)[:, 0]  # [B*T', D]
+
+    def select_tokens(self, x: paddle.Tensor, block_index: int) -> paddle.Tensor:
+        """STTS before block ``block_index`` (identity where none is configured): ``[B*T, 1+N, D]`` ->
+        ``[B*T', 1+N', D]``, every kept frame keeping its class token."""
+        if not self.token_selection.selects_before(block_index):
+            return x
+        t = self.token_selection.frames_in_block(block_index - 1, self.num_seg)
+        grid = (self.patch_embed.grid_size, self.patch_embed.grid_size)
+        x = self.token_selection(x.reshape([-1, t, x.shape[1], x.shape[2]]), block_index, 1, grid)  # [B, T', 1+N', D]
+        return x.reshape([-1, x.shape[2], x.shape[3]])  # [B*T', 1+N', D]
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
-        """``[B, 3, T, H, W]`` -> per-frame class tokens ``[B, T, D]``."""
+        """``[B, 3, T, H, W]`` -> per-frame class tokens ``[B, T', D]`` (T' = T without temporal selection)."""
         if x.shape[2] != self.num_seg:
             raise ValueError(f"expected {self.num_seg} frames (num_seg), got input shape {list(x.shape)}")
-        return self.forward_features(x).reshape([-1, self.num_seg, self.embed_dim])
+        return self.forward_features(x).reshape([-1, self.num_frames_out, self.embed_dim])
 
 
 def validate_shift(embed_dim: int, num_seg: int, shift_div: int) -> None:

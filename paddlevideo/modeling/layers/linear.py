@@ -52,6 +52,21 @@ def _input_grad(grad2d: paddle.Tensor, weight: paddle.Tensor, x: paddle.Tensor):
     return paddle.matmul(grad2d, weight, transpose_y=True).reshape(x.shape)
 
 
+def _weight_grad(grad2d: paddle.Tensor, x: paddle.Tensor, weight: paddle.Tensor):
+    """``x^T @ dy`` ``[K, N]``; None for a frozen (``stop_gradient``) weight, which Paddle requires."""
+    if weight.stop_gradient:
+        return None
+    return paddle.matmul(x.reshape([-1, x.shape[-1]]), grad2d, transpose_x=True)
+
+
+def _bias_grad(grad2d: paddle.Tensor, bias: paddle.Tensor):
+    """The row sum of ``dy`` as a GEMV with a ones vector; None for a frozen bias."""
+    if bias.stop_gradient:
+        return None
+    ones = paddle.ones([1, grad2d.shape[0]], dtype=grad2d.dtype)
+    return paddle.matmul(ones, grad2d).reshape([-1])  # [N]
+
+
 class _Linear(PyLayer):
     """``x @ W`` with ``x`` ``[..., K]``, ``W`` ``[K, N]`` -> ``[..., N]``."""
 
@@ -64,8 +79,7 @@ class _Linear(PyLayer):
     def backward(ctx, grad):
         x, weight = ctx.saved_tensor()
         grad2d = grad.reshape([-1, grad.shape[-1]])  # [M, N]
-        weight_grad = paddle.matmul(x.reshape([-1, x.shape[-1]]), grad2d, transpose_x=True)  # [K, N]
-        return _input_grad(grad2d, weight, x), weight_grad
+        return _input_grad(grad2d, weight, x), _weight_grad(grad2d, x, weight)
 
 
 class _LinearBias(PyLayer):
@@ -73,17 +87,14 @@ class _LinearBias(PyLayer):
 
     @staticmethod
     def forward(ctx, x, weight, bias):
-        ctx.save_for_backward(x, weight)
+        ctx.save_for_backward(x, weight, bias)
         return _gemm(x.reshape([-1, x.shape[-1]]), weight, bias).reshape(x.shape[:-1] + [weight.shape[1]])
 
     @staticmethod
     def backward(ctx, grad):
-        x, weight = ctx.saved_tensor()
+        x, weight, bias = ctx.saved_tensor()
         grad2d = grad.reshape([-1, grad.shape[-1]])  # [M, N]
-        weight_grad = paddle.matmul(x.reshape([-1, x.shape[-1]]), grad2d, transpose_x=True)  # [K, N]
-        ones = paddle.ones([1, grad2d.shape[0]], dtype=grad2d.dtype)
-        bias_grad = paddle.matmul(ones, grad2d).reshape([-1])  # [N], the row sum as a GEMV
-        return _input_grad(grad2d, weight, x), weight_grad, bias_grad
+        return _input_grad(grad2d, weight, x), _weight_grad(grad2d, x, weight), _bias_grad(grad2d, bias)
 
 
 def linear(x: paddle.Tensor, weight: paddle.Tensor, bias=None) -> paddle.Tensor:

@@ -65,7 +65,11 @@ def load_weights(layer: nn.Layer, state: Dict, source: str, strict: bool = True)
     if report:
         logger.warning("weights in %s partly loaded: %s", source, report)
     bad = set(unexpected) | {m.split(":")[0] for m in mismatched}
-    layer.set_state_dict({k: v for k, v in state.items() if k not in bad})
+    fitted = {k: v for k, v in state.items() if k not in bad}
+    # Missing keys keep the model's values; passing them on keeps Paddle from warning once per key
+    # (the report above already named them).
+    fitted.update({k: model_state[k] for k in missing})
+    layer.set_state_dict(fitted)
 
 
 def load_ckpt(model: nn.Layer, weight_path: str) -> None:
