@@ -41,6 +41,8 @@ DEMO_SETTINGS = {
     "S0.7@1": {"spatial": {"block": 1, "keep": 0.7}},
     "T0.75+S0.7@1": {"temporal": {"block": 0, "keep": 0.75}, "spatial": {"block": 1, "keep": 0.7}},
     "T0.5+S0.7@1": {"temporal": {"block": 0, "keep": 0.5}, "spatial": {"block": 1, "keep": 0.7}},
+    "S0.5@0": {"spatial": {"block": 0, "keep": 0.5}},  # a 3x3 window of the 4x4 grid from the first block
+    "S0.3@0": {"spatial": {"block": 0, "keep": 0.3}},  # a 2x2 window
 }
 # ViT-B/16 8x224: 14x14 patch grid, depth 12 (the K400 configs in configs/recognition/stts).
 VITB_SETTINGS = {
@@ -48,6 +50,8 @@ VITB_SETTINGS = {
     "T0.75+S0.7@4": {"temporal": {"block": 0, "keep": 0.75}, "spatial": {"block": 4, "keep": 0.7}},
     "T0.5+S0.7@4": {"temporal": {"block": 0, "keep": 0.5}, "spatial": {"block": 4, "keep": 0.7}},
     "T0.5+S0.5@2": {"temporal": {"block": 0, "keep": 0.5}, "spatial": {"block": 2, "keep": 0.5}},
+    "S0.5@0": {"spatial": {"block": 0, "keep": 0.5}},  # a 10x10 window of the 14x14 grid
+    "S0.3@0": {"spatial": {"block": 0, "keep": 0.3}},  # an 8x8 window
 }
 
 
