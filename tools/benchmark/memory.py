@@ -68,31 +68,14 @@ def peak_rss_mib() -> float:
 
 def measure(cfg: Dict, batch_size: int, steps: int) -> Dict[str, float]:
     """Build the model and optimizer from ``cfg``, run ``steps`` training steps; memory and time."""
-    import paddle
+    from tools.benchmark.train import timed_step, training_setup
 
-    from paddlevideo.modeling.builder import build_model
-    from paddlevideo.solver import build_optimizer
-
-    paddle.seed(0)
-    model = build_model(cfg["MODEL"])
-    model.train()
-    optimizer, _ = build_optimizer(cfg["OPTIMIZER"], model, iters_per_epoch=steps, epochs=1)
-    backbone = cfg["MODEL"]["backbone"]
-    size, frames = backbone["img_size"], backbone["num_seg"]
-    imgs = paddle.randn([batch_size, 3, frames, size, size])
-    labels = paddle.randint(0, cfg["MODEL"]["head"]["num_classes"], [batch_size])
+    model, optimizer, batch = training_setup(cfg, batch_size, steps)
     before = proc_status_mib("VmRSS")
     times, cpu_times = [], []  # (forward, backward, optimizer) seconds per step; process CPU seconds
     for _ in range(steps):
         cpu0 = time.process_time()
-        t0 = time.perf_counter()
-        loss = model([imgs, labels], mode="train")["loss"]
-        t1 = time.perf_counter()
-        loss.backward()
-        t2 = time.perf_counter()
-        optimizer.step()
-        optimizer.clear_grad()
-        times.append((t1 - t0, t2 - t1, time.perf_counter() - t2))
+        times.append(timed_step(model, optimizer, batch))
         cpu_times.append(time.process_time() - cpu0)
     timed = times[1:] or times
     forward, backward, opt = (statistics.median(t[i] for t in timed) for i in range(3))

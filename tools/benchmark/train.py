@@ -23,8 +23,8 @@ from paddlevideo.deploy.cli import limit_cpu_threads  # noqa: E402
 DEFAULT_CONFIG = os.path.join("configs", "recognition", "tokshift", "k400_tokshift_div4_8x32_base_224.yaml")
 
 
-def time_steps(cfg, batch_size: int, steps: int):
-    """Per-step ``(forward, backward, optimizer)`` seconds, warm-up step excluded."""
+def training_setup(cfg, batch_size: int, steps: int):
+    """The config's model (seed 0, train mode), optimizer and one random batch: ``(model, optimizer, batch)``."""
     import paddle
 
     from paddlevideo.modeling.builder import build_model
@@ -32,22 +32,31 @@ def time_steps(cfg, batch_size: int, steps: int):
 
     paddle.seed(0)
     model = build_model(cfg["MODEL"])
+    model.train()
     optimizer, _ = build_optimizer(cfg["OPTIMIZER"], model, iters_per_epoch=steps, epochs=1)
     backbone = cfg["MODEL"]["backbone"]
     size, frames = backbone["img_size"], backbone["num_seg"]
     imgs = paddle.randn([batch_size, 3, frames, size, size])
     labels = paddle.randint(0, cfg["MODEL"]["head"]["num_classes"], [batch_size])
-    rows = []
-    for _ in range(steps + 1):
-        t0 = time.perf_counter()
-        loss = model([imgs, labels], mode="train")["loss"]
-        t1 = time.perf_counter()
-        loss.backward()
-        t2 = time.perf_counter()
-        optimizer.step()
-        optimizer.clear_grad()
-        rows.append((t1 - t0, t2 - t1, time.perf_counter() - t2))
-    return rows[1:]
+    return model, optimizer, [imgs, labels]
+
+
+def timed_step(model, optimizer, batch):
+    """One training step; its ``(forward, backward, optimizer)`` seconds."""
+    t0 = time.perf_counter()
+    loss = model(batch, mode="train")["loss"]
+    t1 = time.perf_counter()
+    loss.backward()
+    t2 = time.perf_counter()
+    optimizer.step()
+    optimizer.clear_grad()
+    return t1 - t0, t2 - t1, time.perf_counter() - t2
+
+
+def time_steps(cfg, batch_size: int, steps: int):
+    """Per-step ``(forward, backward, optimizer)`` seconds, warm-up step excluded."""
+    model, optimizer, batch = training_setup(cfg, batch_size, steps)
+    return [timed_step(model, optimizer, batch) for _ in range(steps + 1)][1:]
 
 
 def main(argv=None) -> int:
