@@ -30,7 +30,8 @@ from paddlevideo.utils.cli import run_reporting_errors  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Export a recognizer (TokShift, ViT baseline, TimeSformer) to Paddle Inference (and ONNX)")
+    parser = argparse.ArgumentParser(
+        description="Export a recognizer (TokShift, ViT baseline, TimeSformer) to Paddle Inference (and ONNX)")
     parser.add_argument("-c", "--config", required=True, help="YAML config the model was trained with")
     parser.add_argument("-p", "--pretrained_params", "--params", dest="params", required=True,
                         help="trained weights (.pdparams)")

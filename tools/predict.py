@@ -39,7 +39,8 @@ from paddlevideo.utils.cli import run_reporting_errors  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Predict video classes with an exported model (TokShift, ViT baseline or TimeSformer)")
+    parser = argparse.ArgumentParser(
+        description="Predict video classes with an exported model (TokShift, ViT baseline or TimeSformer)")
     parser.add_argument("-c", "--config", required=True, help="YAML config (PIPELINE.test, INFERENCE)")
     parser.add_argument("-i", "--input_file", required=True, help="video file, directory or list file")
     parser.add_argument("-o", "--override", action="append", default=[], help="config override KEY=VALUE")

@@ -48,9 +48,10 @@ import paddle.nn as nn
 from paddle.nn.initializer import Uniform
 
 from ...registry import BACKBONES
-from ..layers import Attention, DropPath, Mlp, PatchEmbed, nearest_indices
+from ..layers import Attention, DropPath, Mlp, nearest_indices
 from ..layers.attention import ATTN_IMPLS
 from ..layers.recompute import run_block
+from ..layers.vit_stem import add_vit_stem
 from ..token_selection import build_token_selection
 from ..weight_init import ones_, trunc_normal_, zeros_
 
@@ -194,11 +195,8 @@ class VisionTransformer(nn.Layer):
         self.patch_size = patch_size
         self.pretrained = pretrained
         self.recompute = recompute
-        self.patch_embed = PatchEmbed(img_size=img_size, patch_size=patch_size, in_channels=in_channels,
-                                      embed_dim=embed_dim)
-        self.cls_token = self.create_parameter([1, 1, embed_dim])
-        self.pos_embed = self.create_parameter([1, self.patch_embed.num_patches + 1, embed_dim])
-        self.pos_drop = nn.Dropout(drop_rate)
+        add_vit_stem(self, img_size=img_size, patch_size=patch_size, in_channels=in_channels, embed_dim=embed_dim,
+                     drop_rate=drop_rate)
         if attention_type != "space_only":
             self.time_embed = self.create_parameter([1, num_seg, embed_dim])
             self.time_drop = nn.Dropout(drop_rate)

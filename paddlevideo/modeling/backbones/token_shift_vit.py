@@ -28,9 +28,10 @@ import paddle
 import paddle.nn as nn
 
 from ...registry import BACKBONES
-from ..layers import Attention, DropPath, Mlp, PatchEmbed, TokenShift
+from ..layers import Attention, DropPath, Mlp, TokenShift
 from ..layers.attention import ATTN_IMPLS
 from ..layers.recompute import run_block
+from ..layers.vit_stem import add_vit_stem
 from ..token_selection import build_token_selection
 from ..weight_init import init_vit_layer, trunc_normal_
 
@@ -95,11 +96,8 @@ class TokenShiftVisionTransformer(nn.Layer):
         self.img_size = img_size
         self.pretrained = pretrained
         self.recompute = recompute
-        self.patch_embed = PatchEmbed(img_size=img_size, patch_size=patch_size, in_channels=in_channels,
-                                      embed_dim=embed_dim)
-        self.cls_token = self.create_parameter([1, 1, embed_dim])
-        self.pos_embed = self.create_parameter([1, self.patch_embed.num_patches + 1, embed_dim])
-        self.pos_drop = nn.Dropout(drop_rate)
+        add_vit_stem(self, img_size=img_size, patch_size=patch_size, in_channels=in_channels, embed_dim=embed_dim,
+                     drop_rate=drop_rate)
         self.token_selection = build_token_selection(token_selection, embed_dim, depth)
         self.num_frames_out = self.token_selection.frames_in_block(depth - 1, num_seg)
         rates = [drop_path_rate * i / max(depth - 1, 1) for i in range(depth)]
