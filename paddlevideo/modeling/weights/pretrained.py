@@ -5,7 +5,9 @@ TokShift fine-tunes from), PaddleClas / PaddleVideo ``ViT_base_patch16_224_pretr
 full TokShift checkpoints (``.pdparams`` or official ``.pth``) when fine-tuning from a video model.
 The classifier is dropped with a logged note, the position embedding is resampled to the backbone's
 ``img_size`` with the shared bilinear helper, and any missing, unexpected or mismatched key is a
-ConfigError naming them (see :func:`~paddlevideo.modeling.weights.loading.load_weights`).
+ConfigError naming them (see :func:`~paddlevideo.modeling.weights.loading.load_weights`) -- except the
+token-selection scorers of a selecting backbone (``token_selection.*``), which no pretrained file has:
+they keep their initialisation, as the STTS recipe starts them.
 """
 import logging
 
@@ -16,11 +18,22 @@ from .loading import load_weights
 
 logger = logging.getLogger("paddlevideo")
 
+SCORER_PREFIX = "token_selection."
+
+
+def with_own_scorers(backbone: nn.Layer, state: dict, path: str) -> dict:
+    """``state`` plus the backbone's own token-selection scorers where ``state`` has none."""
+    own = {k: v for k, v in backbone.state_dict().items() if k.startswith(SCORER_PREFIX) and k not in state}
+    if own:
+        logger.info("pretrained: %s has no token-selection scorers; %d tensors keep their initialisation",
+                    path, len(own))
+    return {**state, **own}
+
 
 def load_pretrained_backbone(backbone: nn.Layer, path: str) -> None:
     """Initialise ``backbone`` from the weights file at ``path`` (format detected from its content)."""
     weights = read_weights(path)
-    state = backbone_state(weights.state, source=path)
+    state = with_own_scorers(backbone, backbone_state(weights.state, source=path), path)
     load_weights(backbone, state, source=f"MODEL.backbone.pretrained {path}", strict=True)
     logger.info("pretrained: initialised the backbone from %s (%s, %d tensors)", path, weights.format,
                 len(state))
@@ -38,6 +51,7 @@ def load_timesformer_pretrained(backbone: nn.Layer, path: str) -> None:
     weights = read_weights(path)
     model_state = {k: v.numpy() for k, v in backbone.state_dict().items()}
     state = adapt_to_timesformer(backbone_state(weights.state, source=path), model_state, path)
+    state = with_own_scorers(backbone, state, path)
     load_weights(backbone, state, source=f"MODEL.backbone.pretrained {path}", strict=True)
     logger.info("pretrained: initialised the TimeSformer backbone from %s (%s, %d tensors)", path,
                 weights.format, len(state))

@@ -53,6 +53,15 @@ def test_npz_with_pre_logits_and_21k_head(tmp_path, pv_log):
     assert "pre_logits" in pv_log.text() and "dropped the classifier" in pv_log.text()
 
 
+def test_a_selecting_backbone_initialises_from_a_plain_file_with_its_scorers_at_init(pv_log):
+    """STTS: ``pretrained`` gives the ViT weights; the scorers, absent from any such file, keep their init."""
+    model = build_with_pretrained(OFFICIAL_NPZ, token_selection={"temporal": {"block": 0, "keep": 0.5}})
+    source = read_weights(OFFICIAL_NPZ).state
+    np.testing.assert_array_equal(model.backbone.cls_token.numpy(), source["backbone.cls_token"])
+    scorers = [k for k in model.backbone.state_dict() if k.startswith("token_selection.")]
+    assert scorers and "token-selection scorers" in pv_log.text()
+
+
 def test_a_checkpoint_of_another_architecture_is_a_config_error():
     with pytest.raises(ConfigError, match="missing"):
         build_with_pretrained(OFFICIAL_NPZ, depth=3)
