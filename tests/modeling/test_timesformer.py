@@ -7,8 +7,8 @@ the tolerance (checked below), against float32 rounding of ~1e-5.
 """
 import numpy as np
 import paddle
-import paddle.nn as nn
 import pytest
+from model_mutations import layer_norm_eps_1e5, tanh_gelu
 from timesformer_reference_numpy import random_timesformer, timesformer_logits
 from timesformer_testlib import (
     ATTENTION_TYPES,
@@ -74,18 +74,6 @@ def test_logits_match_for_a_model_of_another_img_size(tmp_path, height, width):
     model.eval()
     clip = video(FRAMES, height, width)
     assert np.abs(logits(model, clip) - timesformer_logits(weights, clip, HEADS)).max() < TOL
-
-
-def layer_norm_eps_1e5(model):
-    for layer in model.sublayers():
-        if isinstance(layer, nn.LayerNorm):
-            layer._epsilon = 1e-5
-
-
-def tanh_gelu(model):
-    for layer in model.sublayers():
-        if isinstance(getattr(layer, "act", None), nn.GELU):
-            layer.act = nn.GELU(approximate=True)
 
 
 @pytest.mark.parametrize("mutate", [layer_norm_eps_1e5, tanh_gelu])

@@ -13,7 +13,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_CONFIG = ROOT / "configs" / "recognition" / "timesformer" / "demo_timesformer_tiny.yaml"
@@ -31,14 +30,6 @@ def tiny_overrides():
              f"PIPELINE.test.transform.0.Scale.short_size={SIZE}",
              f"PIPELINE.test.transform.1={{'UniformCrop': {{'target_size': {SIZE}}}}}"]
     return items + [f"PIPELINE.{mode}.sample.num_seg={FRAMES}" for mode in ("train", "valid", "test")]
-
-
-def plain(obj):
-    if isinstance(obj, dict):
-        return {k: plain(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [plain(v) for v in obj]
-    return obj
 
 
 def run_tool(script: str, *args: str) -> subprocess.CompletedProcess:
@@ -64,12 +55,12 @@ def tiny(tmp_path_factory):
     import paddle
 
     from paddlevideo.deploy.export import load_recognizer
-    from paddlevideo.utils.config import get_config
+    from paddlevideo.utils.config import format_config, get_config
 
     root = tmp_path_factory.mktemp("timesformer")
     cfg = get_config(str(DEMO_CONFIG), tiny_overrides(), show=False)
     config = root / "tiny.yaml"
-    config.write_text(yaml.safe_dump(plain(cfg), sort_keys=False), encoding="utf-8")
+    config.write_text(format_config(cfg) + "\n", encoding="utf-8")
     paddle.seed(0)
     model = load_recognizer(cfg)
     for name, param in model.named_parameters():

@@ -7,7 +7,6 @@ from typing import List
 
 import cv2
 import numpy as np
-import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
@@ -36,20 +35,11 @@ def tiny_overrides(views: int = 1) -> List[str]:
     return items
 
 
-def plain(obj):
-    """AttrDict trees -> plain dicts/lists that ``yaml.safe_dump`` accepts."""
-    if isinstance(obj, dict):
-        return {k: plain(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [plain(v) for v in obj]
-    return obj
-
-
 def write_tiny_config(path: Path, views: int = 1) -> Path:
-    from paddlevideo.utils.config import get_config
+    from paddlevideo.utils.config import format_config, get_config
 
     cfg = get_config(str(DEMO_CONFIG), tiny_overrides(views))
-    path.write_text(yaml.safe_dump(plain(cfg), sort_keys=False), encoding="utf-8")
+    path.write_text(format_config(cfg) + "\n", encoding="utf-8")
     return path
 
 

@@ -5,8 +5,8 @@ instead of 1e-6 moves the logits by ~1e-2 and tanh-GELU instead of erf-GELU by ~
 by mutating the model), against float32 rounding of ~1e-5.
 """
 import numpy as np
-import paddle.nn as nn
 import pytest
+from model_mutations import layer_norm_eps_1e5, tanh_gelu
 from reference_numpy import random_google_vit, tokshift_logits
 from weights_testlib import (
     OFFICIAL_NPZ,
@@ -52,18 +52,6 @@ def test_google_npz_matches_numpy_reference(google_file, num_seg, shift_div):
 def test_official_pth_matches_numpy_reference(num_seg, shift_div):
     google = read_npz(OFFICIAL_NPZ)  # the fixture's weights by an independent path
     assert max_error(read_weights(OFFICIAL_PTH).state, google, num_seg, shift_div) < TOL
-
-
-def layer_norm_eps_1e5(model):
-    for layer in model.sublayers():
-        if isinstance(layer, nn.LayerNorm):
-            layer._epsilon = 1e-5
-
-
-def tanh_gelu(model):
-    for layer in model.sublayers():
-        if isinstance(getattr(layer, "act", None), nn.GELU):
-            layer.act = nn.GELU(approximate=True)
 
 
 @pytest.mark.parametrize("mutate", [layer_norm_eps_1e5, tanh_gelu])
