@@ -10,9 +10,6 @@ from .optimizer import ParamGroups, build_param_groups
 
 __all__ = ["ParamGroups", "build_lr", "build_optimizer", "build_param_groups"]
 
-LR_INJECTED = ("iters_per_epoch", "epochs")
-
-
 def build_lr(cfg: Dict, iters_per_epoch: int, epochs: int):
     """Build the schedule in ``OPTIMIZER.learning_rate``; a bare number means a constant rate."""
     if not isinstance(cfg, dict):

@@ -61,6 +61,16 @@ def load_fixture(path: Path = FIXTURE) -> dict:
     return raw
 
 
+def assert_edit_fails(tmp_path: Path, text: str, replacement: str, expected: str) -> None:
+    """The fixture with its one occurrence of ``text`` replaced fails to load with ``expected``."""
+    source = FIXTURE.read_text()
+    assert source.count(text) == 1, text
+    path = tmp_path / "edited.yaml"
+    path.write_text(source.replace(text, replacement))
+    with pytest.raises(ConfigError, match=expected):
+        get_config(str(path), show=False)
+
+
 def write_config(path: Path, raw: dict) -> Path:
     path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
     return path
@@ -147,12 +157,7 @@ TYPOS = [  # (text in the fixture, its typo, what the error must name)
 
 @pytest.mark.parametrize("text, typo, expected", TYPOS, ids=[t[1].split(":")[0].strip(" -") for t in TYPOS])
 def test_typos_in_a_paddlevideo_config_fail_with_the_nearest_names(tmp_path, text, typo, expected):
-    source = FIXTURE.read_text()
-    assert source.count(text) == 1, text
-    path = tmp_path / "typo.yaml"
-    path.write_text(source.replace(text, typo))
-    with pytest.raises(ConfigError, match=expected):
-        get_config(str(path), show=False)
+    assert_edit_fails(tmp_path, text, typo, expected)
 
 
 @pytest.mark.parametrize("text, wrong, expected", [
@@ -170,12 +175,7 @@ def test_typos_in_a_paddlevideo_config_fail_with_the_nearest_names(tmp_path, tex
      r"MultiCenterCrop\).target_size \(224\) must equal"),
 ])
 def test_values_without_a_meaning_here_fail(tmp_path, text, wrong, expected):
-    source = FIXTURE.read_text()
-    assert source.count(text) == 1, text
-    path = tmp_path / "wrong.yaml"
-    path.write_text(source.replace(text, wrong))
-    with pytest.raises(ConfigError, match=expected):
-        get_config(str(path), show=False)
+    assert_edit_fails(tmp_path, text, wrong, expected)
 
 
 def test_runtime_cfg_sets_avg_type_and_must_agree_with_model_avg_type(tiny_model_cfg):

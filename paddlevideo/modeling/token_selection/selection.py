@@ -61,6 +61,15 @@ def window_table(grid: Tuple[int, int], window: Tuple[int, int]) -> np.ndarray:
     return (rows * gw + cols).reshape((gh - wh + 1) * (gw - ww + 1), wh * ww).astype(np.int64)
 
 
+@functools.lru_cache(maxsize=None)
+def window_onehots(grid: Tuple[int, int], window: Tuple[int, int]) -> np.ndarray:
+    """:func:`window_table` as one-hot rows over the grid's patches, float32 ``[A, wh*ww*gh*gw]`` (each
+    anchor's rows flattened): the matrix that turns soft window weights into a soft token selection.
+    Cached, since training builds it at every step."""
+    table = window_table(grid, window)
+    return np.eye(grid[0] * grid[1], dtype=np.float32)[table].reshape(table.shape[0], -1)
+
+
 def selection_options(block: int, keep: float, sigma: float = DEFAULT_SIGMA,
                       num_samples: int = DEFAULT_NUM_SAMPLES) -> Dict:
     """The keys of ``token_selection.temporal`` / ``.spatial`` (the schema of the config).
@@ -157,9 +166,8 @@ class SpatialSelection(PerturbedSelection):
         table = window_table(tuple(grid), self.window(grid))  # [A, P]
         if self.training:
             weights = self.soft_indicators(scores.reshape([-1, anchors]), 1)  # [B*R, 1, A]
-            onehots = np.eye(patches.shape[2], dtype=np.float32)[table]  # [A, P, N]
-            select = paddle.matmul(weights.reshape([-1, anchors]),
-                                   paddle.to_tensor(onehots.reshape(anchors, -1)).astype(x.dtype))  # [B*R, P*N]
+            onehots = paddle.to_tensor(window_onehots(tuple(grid), self.window(grid))).astype(x.dtype)
+            select = paddle.matmul(weights.reshape([-1, anchors]), onehots)  # [B*R, P*N]
             select = select.reshape([-1, rows, table.shape[1], patches.shape[2]])  # [B, R, P, N]
             kept = paddle.matmul(select, patches)  # [B, T, P, C] (R broadcasts over T)
         else:
