@@ -1,10 +1,13 @@
 """Behaviour of the TokShift backbone, its token shift and the recognizer built around it."""
+import contextlib
+
 import numpy as np
 import paddle
 import pytest
 
 from paddlevideo.modeling.builder import build_model
 from paddlevideo.modeling.layers import TokenShift, token_shift
+from paddlevideo.modeling.layers.fast_paths import reference_kernels
 from paddlevideo.registry import ConfigError
 
 PADDLEVIDEO_NAMES = [
@@ -59,6 +62,48 @@ def test_token_shift_gradient_equals_buffer_version():
     (token_shift(x1, 3, 8) * weight).sum().backward()
     (buffer_shift(x2, 3, 8) * weight).sum().backward()
     np.testing.assert_allclose(x1.grad.numpy(), x2.grad.numpy(), rtol=0, atol=0)
+
+
+def shift_and_grad(overwrite, context=contextlib.nullcontext):
+    """Shift ``2*x`` (a tensor the shift may own), then the output and ``x``'s gradient."""
+    x = paddle.to_tensor(np.random.default_rng(0).standard_normal((6, 5, 16)).astype("float32"))
+    x.stop_gradient = False
+    weight = paddle.to_tensor(np.random.default_rng(1).standard_normal((6, 5, 16)).astype("float32"))
+    with context():
+        out = token_shift(x * 2.0, 3, 8, overwrite=overwrite)
+    (out * weight).sum().backward()
+    return out.numpy(), x.grad.numpy()
+
+
+def test_overwriting_shift_equals_concatenating_shift():
+    """The eager fast path writes the class tokens into its input: same values and gradient."""
+    for got, want in zip(shift_and_grad(True), shift_and_grad(False)):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_overwrite_writes_into_the_input_only_on_the_fast_path():
+    x = paddle.randn([6, 5, 16])
+    assert token_shift(x, 3, 8, overwrite=True) is x
+    with reference_kernels():
+        y = paddle.randn([6, 5, 16])
+        before = y.numpy()
+        assert token_shift(y, 3, 8, overwrite=True) is not y
+        np.testing.assert_array_equal(y.numpy(), before)
+
+
+def test_model_input_is_left_unchanged(tiny_model_cfg):
+    """The blocks overwrite only the backbone's own residual stream, never the caller's tensors."""
+    model = build_model(tiny_model_cfg)
+    model.eval()
+    video = paddle.randn([2, 3, 4, 32, 32])
+    before = video.numpy()
+    block_input = paddle.randn([8, 5, 64])
+    block_before = block_input.numpy()
+    with paddle.no_grad():
+        model([video], mode="infer")
+        model.backbone.blocks[0](block_input)
+    np.testing.assert_array_equal(video.numpy(), before)
+    np.testing.assert_array_equal(block_input.numpy(), block_before)
 
 
 def test_state_dict_names_match_paddlevideo(tiny_model_cfg):

@@ -14,8 +14,8 @@ Timed per round, each after a short pause so the other runtime's OpenMP threads 
 forward (eval, no grad) and train step (forward, cross-entropy with label smoothing 0.01, backward,
 SGD momentum 0.9 step; no dropout on either side). Medians of ``--repeats`` rounds and the ratio
 ours / torch (below 1 means ours is faster; issue 10's goal: forward <= 1.0, train step <= 1.2).
-``--reference_kernels`` also times ours with :func:`paddlevideo.modeling.layers.linear.reference_kernels`
-(plain ``F.linear``, the state before the fast paths) in the same rounds. Our last block computes only the class token
+``--reference_kernels`` also times ours with :func:`paddlevideo.modeling.layers.fast_paths.reference_kernels`
+(plain ``F.linear`` and a concatenating token shift, the state before the fast paths) in the same rounds. Our last block computes only the class token
 (exact; the official code computes every token there), which is part of our implementation.
 """
 import argparse
@@ -196,7 +196,7 @@ def run(args) -> None:
     video, labels = paddle.to_tensor(video_np), paddle.to_tensor([1])
     calls = {f"ours {k}": f for k, f in paddle_calls(ours, optimizer, video, labels, contextlib.nullcontext).items()}
     if args.reference_kernels:
-        from paddlevideo.modeling.layers.linear import reference_kernels
+        from paddlevideo.modeling.layers.fast_paths import reference_kernels
         calls.update({f"ours-ref {k}": f for k, f in paddle_calls(
             ours, optimizer, video, labels, reference_kernels).items()})
     torch = load_torch()

@@ -43,7 +43,7 @@ class Block(nn.Layer):
                  attn_drop: float, drop_path: float, epsilon: float, num_seg: int, shift_div: int,
                  attn_impl: str):
         super().__init__()
-        self.shift = TokenShift(num_seg, shift_div) if shift_div else nn.Identity()
+        self.shift = TokenShift(num_seg, shift_div) if shift_div else None
         self.norm1 = nn.LayerNorm(dim, epsilon=epsilon)
         self.attn = Attention(dim, num_heads, qkv_bias=qkv_bias, attn_drop=attn_drop, proj_drop=drop,
                               attn_impl=attn_impl)
@@ -51,16 +51,24 @@ class Block(nn.Layer):
         self.norm2 = nn.LayerNorm(dim, epsilon=epsilon)
         self.mlp = Mlp(dim, hidden_features=int(dim * mlp_ratio), drop=drop)
 
-    def forward(self, x: paddle.Tensor, num_out_tokens: Optional[int] = None) -> paddle.Tensor:
+    def forward(self, x: paddle.Tensor, num_out_tokens: Optional[int] = None,
+                overwrite_input: bool = False) -> paddle.Tensor:
         """``[B*T, N, C]`` -> ``[B*T, N, C]``, or only the first ``num_out_tokens`` tokens.
 
         Computing just the tokens a caller keeps is exact: attention still reads every token.
+        ``overwrite_input``: the caller hands ``x`` over (the backbone's residual stream, read by nothing
+        else), so the first token shift may write into it (:func:`.token_shift`'s ``overwrite``). The
+        second shift always writes into the block's own intermediate sum.
         """
-        x = self.shift(x)
+        x = self.shifted(x, overwrite_input)
         y = x if num_out_tokens is None else x[:, :num_out_tokens]
         y = y + self.drop_path(self.attn(self.norm1(x), num_out_tokens))
-        y = self.shift(y)
+        y = self.shifted(y, True)
         return y + self.drop_path(self.mlp(self.norm2(y)))
+
+    def shifted(self, x: paddle.Tensor, overwrite: bool) -> paddle.Tensor:
+        """The token shift of ``x`` (``x`` itself with ``shift_div: 0``)."""
+        return x if self.shift is None else self.shift(x, overwrite)
 
 
 @BACKBONES.register()
@@ -137,7 +145,8 @@ class TokenShiftVisionTransformer(nn.Layer):
             x = self.select_tokens(x, i)
             # Only the class token leaves the backbone, so the last block computes just that token
             # (queries, projection and MLP for 1 of N+1 tokens; ~6% of a ViT-B/16 forward, exact).
-            x = run_block(block, x, 1 if i == last else None, recompute=self.recompute and self.training)
+            x = run_block(block, x, 1 if i == last else None, recompute=self.recompute and self.training,
+                          overwrite_input=True)
         return self.norm(x)[:, 0]  # [B*T', D]
 
     def select_tokens(self, x: paddle.Tensor, block_index: int) -> paddle.Tensor:

@@ -12,30 +12,13 @@ Why (Paddle 3.3.1 CPU, 2 threads, ``[1576, 768] @ [768, 3072]``, the MLP input o
 Values: the same two GEMMs per gradient; only the summation order of the bias gradient and of the
 bias add differ (float32 rounding, tested against ``F.linear``).
 
-Paddle's hook-based recompute (``saved_tensors_hooks``) does not see what a ``PyLayer`` saves and
-crashed on it (segfault, Paddle 3.3.1): code that recomputes wraps the recomputed function in
-:func:`reference_kernels`, as :func:`.recompute.run_block` does.
+The fast path is switched off, with the others, by :func:`.fast_paths.reference_kernels`.
 """
-import contextlib
-import threading
-from typing import Iterator
-
 import paddle
 import paddle.nn.functional as F
 from paddle.autograd import PyLayer
 
-_STATE = threading.local()
-
-
-@contextlib.contextmanager
-def reference_kernels() -> Iterator[None]:
-    """Within this context :func:`linear` runs ``F.linear`` (what recompute can trace)."""
-    previous = getattr(_STATE, "reference", False)
-    _STATE.reference = True
-    try:
-        yield
-    finally:
-        _STATE.reference = previous
+from .fast_paths import fast_paths_enabled
 
 
 def _gemm(x2d: paddle.Tensor, weight: paddle.Tensor, bias) -> paddle.Tensor:
@@ -103,7 +86,7 @@ def linear(x: paddle.Tensor, weight: paddle.Tensor, bias=None) -> paddle.Tensor:
     Eager CPU uses the faster kernels above. Static graphs (``to_static``/export), GPU and code inside
     :func:`reference_kernels` run ``F.linear``, so the exported program is unchanged.
     """
-    if not paddle.in_dynamic_mode() or not x.place.is_cpu_place() or getattr(_STATE, "reference", False):
+    if not fast_paths_enabled() or not x.place.is_cpu_place():
         return F.linear(x, weight, bias)
     if bias is None:
         return _Linear.apply(x, weight)

@@ -3,19 +3,28 @@ frames (see :func:`token_shift`)."""
 import paddle
 import paddle.nn as nn
 
+from .fast_paths import fast_paths_enabled
 
-def token_shift(x: paddle.Tensor, num_seg: int, shift_div: int) -> paddle.Tensor:
+
+def token_shift(x: paddle.Tensor, num_seg: int, shift_div: int, overwrite: bool = False) -> paddle.Tensor:
     """Shift the class token of each frame along time.
 
     With ``fold = C // shift_div``, channels ``[0, fold)`` of frame ``t`` take the value of frame ``t+1``
     (the last frame gets 0) and channels ``[fold, 2*fold)`` take frame ``t-1`` (the first frame gets 0).
-    Other channels and all patch tokens are unchanged. Built from slices and concatenation only, which
-    is several times cheaper than writing into a zeros buffer and differentiates cleanly.
+    Other channels and all patch tokens are unchanged.
+
+    The result is the patch tokens of ``x`` behind the shifted class tokens. Concatenating them copies
+    every token twice (the slice, then the concatenation) to change one token in 197: 2.0 ms per shift
+    for ViT-B/16 8x224 on 2 CPU threads, 24 shifts per forward. With ``overwrite`` (eager mode, outside
+    :func:`.fast_paths.reference_kernels`) the shifted class tokens are written into ``x`` instead and
+    ``x`` is returned (0.1 ms); values and gradients are the same. Only a caller that owns ``x`` (no
+    other use reads it afterwards) may pass ``overwrite``.
 
     Args:
         x: tokens ``[B*T, N, C]``, frame-major within each clip (row ``b*T + t``).
         num_seg: frames per clip ``T``.
         shift_div: the fraction of channels shifted each way is ``1/shift_div``.
+        overwrite: write the result into ``x`` where the fast paths are enabled.
 
     Returns:
         tokens ``[B*T, N, C]``.
@@ -29,6 +38,9 @@ def token_shift(x: paddle.Tensor, num_seg: int, shift_div: int) -> paddle.Tensor
     cls = paddle.concat([from_next, from_prev, cls[:, :, :, 2 * fold:]], axis=3).reshape([-1, 1, c])
     if x.shape[1] == 1:  # class token only (the last block): no empty concat, which oneDNN rejects
         return cls
+    if overwrite and fast_paths_enabled():
+        x[:, :1, :] = cls
+        return x
     return paddle.concat([cls, x[:, 1:, :]], axis=1)  # [B*T, N, C]
 
 
@@ -40,8 +52,8 @@ class TokenShift(nn.Layer):
         self.num_seg = num_seg
         self.shift_div = shift_div
 
-    def forward(self, x: paddle.Tensor) -> paddle.Tensor:
-        return token_shift(x, self.num_seg, self.shift_div)
+    def forward(self, x: paddle.Tensor, overwrite: bool = False) -> paddle.Tensor:
+        return token_shift(x, self.num_seg, self.shift_div, overwrite)
 
     def extra_repr(self) -> str:
         return f"num_seg={self.num_seg}, shift_div={self.shift_div}"
