@@ -1,9 +1,10 @@
-"""The eager CPU fast linear (``layers/linear.py``) against ``F.linear``: same values and gradients, and the
-exported graph still uses ``F.linear``.
+"""The eager CPU fast linear (``layers/linear.py``) and LayerNorm backward (``layers/layer_norm.py``) against
+``F.linear``/``F.layer_norm``: same values and gradients, and the exported graph still uses Paddle's ops.
 
 Tolerance: the input and weight gradients come from the same GEMMs as Paddle's own and are compared at
 ``rtol=1e-6``; the bias gradient (row sum as a GEMV) and the bias add (inside ``addmm``) only change the
-float32 summation order, so they are compared at ``1e-6 * max|value|``.
+float32 summation order, so they are compared at ``1e-6 * max|value|``. The LayerNorm gradients sum in
+another order than Paddle's kernel (two-pass statistics, matrix-vector row and column sums): ``1e-5``.
 """
 import contextlib
 
@@ -13,7 +14,8 @@ import paddle.nn.functional as F
 import pytest
 
 from paddlevideo.modeling.builder import build_model
-from paddlevideo.modeling.layers import Attention, Mlp
+from paddlevideo.modeling.layers import Attention, LayerNorm, Mlp
+from paddlevideo.modeling.layers import layer_norm as layer_norm_module
 from paddlevideo.modeling.layers.fast_paths import reference_kernels
 from paddlevideo.modeling.layers.linear import linear
 
@@ -86,11 +88,62 @@ def test_reference_kernels_is_f_linear_bitwise():
         np.testing.assert_array_equal(got, want)
 
 
-@pytest.mark.parametrize("layer", ["attention", "mlp"])
-def test_exported_graph_uses_f_linear(layer):
-    """``to_static`` traces ``F.linear`` (no PyLayer op in the program) and agrees with eager."""
+EPSILON = 1e-6
+
+
+def fast_layer_norm(x, weight, bias):
+    return layer_norm_module._LayerNorm.apply(x, weight, bias, EPSILON)
+
+
+def reference_layer_norm(x, weight, bias):
+    return F.layer_norm(x, x.shape[-1:], weight, bias, EPSILON)
+
+
+@pytest.mark.parametrize("frozen", ["none", "input", "weight", "bias"])
+def test_fast_layer_norm_matches_f_layer_norm(frozen):
+    """Values and all three gradients; a frozen tensor gets no gradient and the others are unchanged.
+    The input is offset and scaled like a residual stream (mean 3, std 5), where one-pass variance
+    formulas lose precision.
+
+    The reference runs with every tensor trainable: Paddle 3.3.1's own ``layer_norm_grad`` drops the
+    scale from the input gradient when the scale has ``stop_gradient`` (off by up to 1.06 from finite
+    differences on this input, where ours is within 1.2e-7)."""
+    frozen_index = {"none": None, "input": 1, "weight": 2, "bias": 3}[frozen]
+
+    def inputs(frozen_index):
+        rng = np.random.default_rng(4)
+        x = paddle.to_tensor((3 + 5 * rng.standard_normal((2, 7, 24))).astype("float32"))
+        x.stop_gradient = frozen_index == 1
+        return x, tensors(rng, (24,), frozen_index == 2), tensors(rng, (24,), frozen_index == 3)
+
+    reference = forward_backward(reference_layer_norm, *inputs(None))
+    fast = forward_backward(fast_layer_norm, *inputs(frozen_index))
+    for index, (got, want) in enumerate(zip(fast, reference)):
+        if index == frozen_index:
+            assert got is None
+        else:
+            close(got, want, rtol=1e-5)
+
+
+def test_layer_norm_layer_takes_the_fast_path_only_in_eager_cpu(monkeypatch):
+    calls = []
+    apply = layer_norm_module._LayerNorm.apply
+    monkeypatch.setattr(layer_norm_module._LayerNorm, "apply", lambda *args: calls.append(1) or apply(*args))
+    layer = LayerNorm(8, epsilon=EPSILON)
+    x = paddle.randn([3, 8])
+    layer(x)
+    assert len(calls) == 1
+    with reference_kernels():
+        np.testing.assert_array_equal(layer(x).numpy(), reference_layer_norm(x, layer.weight, layer.bias).numpy())
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize("layer", ["attention", "mlp", "layer_norm"])
+def test_exported_graph_uses_paddle_ops(layer):
+    """``to_static`` traces Paddle's own ops (no PyLayer op in the program) and agrees with eager."""
     paddle.seed(0)
-    module = Attention(16, 4) if layer == "attention" else Mlp(16, 32)
+    module = {"attention": lambda: Attention(16, 4), "mlp": lambda: Mlp(16, 32),
+              "layer_norm": lambda: LayerNorm(16)}[layer]()
     module.eval()
     x = paddle.randn([2, 5, 16])
     static = paddle.jit.to_static(module, input_spec=[paddle.static.InputSpec([None, 5, 16], "float32")],
@@ -99,7 +152,7 @@ def test_exported_graph_uses_f_linear(layer):
     program = static.forward.concrete_program.main_program
     ops = {op.name() for op in program.global_block().ops}
     assert not any("py_layer" in name or "pylayer" in name for name in ops), sorted(ops)
-    assert any("matmul" in name for name in ops), sorted(ops)
+    assert any(("layer_norm" if layer == "layer_norm" else "matmul") in name for name in ops), sorted(ops)
     with reference_kernels():
         expected = module(x)
     np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-6, atol=1e-6)

@@ -48,7 +48,7 @@ import paddle.nn as nn
 from paddle.nn.initializer import Uniform
 
 from ...registry import BACKBONES
-from ..layers import Attention, DropPath, Mlp, nearest_indices
+from ..layers import Attention, DropPath, LayerNorm, Mlp, nearest_indices
 from ..layers.attention import ATTN_IMPLS
 from ..layers.recompute import run_block
 from ..layers.vit_stem import add_vit_stem
@@ -98,11 +98,11 @@ class Block(nn.Layer):
     def __init__(self, *, dim: int, num_heads: int, mlp_ratio: float, qkv_bias: bool, drop: float,
                  attn_drop: float, drop_path: float, epsilon: float, attn_impl: str):
         super().__init__()
-        self.norm1 = nn.LayerNorm(dim, epsilon=epsilon)
+        self.norm1 = LayerNorm(dim, epsilon=epsilon)
         self.attn = Attention(dim, num_heads, qkv_bias=qkv_bias, attn_drop=attn_drop, proj_drop=drop,
                               attn_impl=attn_impl)
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
-        self.norm2 = nn.LayerNorm(dim, epsilon=epsilon)
+        self.norm2 = LayerNorm(dim, epsilon=epsilon)
         self.mlp = Mlp(dim, hidden_features=int(dim * mlp_ratio), drop=drop)
 
     def forward(self, x: paddle.Tensor, num_frames: int, cls_only: bool = False) -> paddle.Tensor:
@@ -123,7 +123,7 @@ class DividedBlock(Block):
                  attn_drop: float, drop_path: float, epsilon: float, attn_impl: str):
         super().__init__(dim=dim, num_heads=num_heads, mlp_ratio=mlp_ratio, qkv_bias=qkv_bias, drop=drop,
                          attn_drop=attn_drop, drop_path=drop_path, epsilon=epsilon, attn_impl=attn_impl)
-        self.temporal_norm1 = nn.LayerNorm(dim, epsilon=epsilon)
+        self.temporal_norm1 = LayerNorm(dim, epsilon=epsilon)
         self.temporal_attn = Attention(dim, num_heads, qkv_bias=qkv_bias, attn_drop=attn_drop, proj_drop=drop,
                                        attn_impl=attn_impl)
         self.temporal_fc = nn.Linear(dim, dim)
@@ -207,7 +207,7 @@ class VisionTransformer(nn.Layer):
             block_cls(dim=embed_dim, num_heads=num_heads, mlp_ratio=mlp_ratio, qkv_bias=qkv_bias, drop=drop_rate,
                       attn_drop=attn_drop_rate, drop_path=rate, epsilon=epsilon, attn_impl=attn_impl)
             for rate in rates])
-        self.norm = nn.LayerNorm(embed_dim, epsilon=epsilon)
+        self.norm = LayerNorm(embed_dim, epsilon=epsilon)
 
     def init_weights(self) -> None:
         """Official init (std 0.02; zero time embedding and ``temporal_fc``), then ``pretrained``."""

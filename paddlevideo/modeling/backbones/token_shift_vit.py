@@ -28,7 +28,7 @@ import paddle
 import paddle.nn as nn
 
 from ...registry import BACKBONES
-from ..layers import Attention, DropPath, Mlp, TokenShift
+from ..layers import Attention, DropPath, LayerNorm, Mlp, TokenShift
 from ..layers.attention import ATTN_IMPLS
 from ..layers.recompute import run_block
 from ..layers.vit_stem import add_vit_stem
@@ -44,11 +44,11 @@ class Block(nn.Layer):
                  attn_impl: str):
         super().__init__()
         self.shift = TokenShift(num_seg, shift_div) if shift_div else None
-        self.norm1 = nn.LayerNorm(dim, epsilon=epsilon)
+        self.norm1 = LayerNorm(dim, epsilon=epsilon)
         self.attn = Attention(dim, num_heads, qkv_bias=qkv_bias, attn_drop=attn_drop, proj_drop=drop,
                               attn_impl=attn_impl)
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
-        self.norm2 = nn.LayerNorm(dim, epsilon=epsilon)
+        self.norm2 = LayerNorm(dim, epsilon=epsilon)
         self.mlp = Mlp(dim, hidden_features=int(dim * mlp_ratio), drop=drop)
 
     def forward(self, x: paddle.Tensor, num_out_tokens: Optional[int] = None,
@@ -114,7 +114,7 @@ class TokenShiftVisionTransformer(nn.Layer):
                   attn_drop=attn_drop_rate, drop_path=rate, epsilon=epsilon,
                   num_seg=self.token_selection.frames_in_block(i, num_seg), shift_div=shift_div,
                   attn_impl=attn_impl) for i, rate in enumerate(rates)])
-        self.norm = nn.LayerNorm(embed_dim, epsilon=epsilon)
+        self.norm = LayerNorm(embed_dim, epsilon=epsilon)
 
     def init_weights(self) -> None:
         """Random init (std 0.02), then the image-pretrained weights if ``pretrained`` is set."""
