@@ -210,8 +210,14 @@ def torch_process(threads: int, bb: dict, num_classes: int, state: dict, video_n
     conn, child_conn = context.Pipe()
     worker = context.Process(target=torch_worker, args=(child_conn, threads, bb, num_classes, state, video_np))
     worker.start()
+    child_conn.close()  # the worker holds its end; a dead worker then ends our reads with EOFError
     try:
-        logits, version, torch_threads = conn.recv()
+        try:
+            logits, version, torch_threads = conn.recv()
+        except EOFError:
+            worker.join()
+            raise RuntimeError(f"the PyTorch worker process exited with code {worker.exitcode} before "
+                               "sending its logits (its traceback is printed above)") from None
 
         def remote(name):
             def call():
@@ -221,7 +227,8 @@ def torch_process(threads: int, bb: dict, num_classes: int, state: dict, video_n
 
         yield logits, version, torch_threads, {name: remote(name) for name in ("forward", "train step")}
     finally:
-        conn.send(None)
+        if worker.is_alive():
+            conn.send(None)
         worker.join(timeout=30)
 
 
