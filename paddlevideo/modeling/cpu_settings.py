@@ -11,7 +11,9 @@
   freed, so the next large tensor page-faulted all its memory in again: 80-245 thousand page faults per
   ViT-B 8x224 training step, 0.3-1.3 s of system time. Keeping the blocks took the step from 4.1-4.5 s to
   3.6-4.0 s and the forward from 1.22-1.30 s to 1.16-1.21 s (2 threads, three alternating process pairs),
-  for 5% more peak memory (3.09 -> 3.24 GB).
+  for 5% more peak memory (3.09 -> 3.24 GB). A process that must return memory to the system (a
+  long-lived server after one large batch) can set glibc's defaults back after import:
+  ``mallopt(M_MMAP_THRESHOLD, 128 * 1024)`` and ``mallopt(M_TRIM_THRESHOLD, 128 * 1024)`` through ctypes.
 """
 import ctypes
 import ctypes.util
