@@ -1,7 +1,9 @@
-"""One switch for this package's eager fast paths (:mod:`.linear`, the in-place :mod:`.token_shift`).
+"""One switch for this package's eager fast paths (:mod:`.linear`, :mod:`.layer_norm`'s backward, the
+in-place :mod:`.token_shift`).
 
 Each fast path has a reference formulation that computes the same function with plain Paddle ops:
-``F.linear`` for the linear layers, slicing and ``concat`` for the token shift. The reference runs in
+``F.linear`` for the linear layers, Paddle's own LayerNorm gradient, slicing and ``concat`` for the
+token shift. The reference runs in
 static graphs (``to_static``/export, so exported programs never contain the fast paths) and inside
 :func:`reference_kernels`. Paddle's hook-based recompute needs the reference: it cannot trace a
 ``PyLayer`` (it crashed on one, Paddle 3.3.1), and it keeps a block's input to rerun the block, so the
