@@ -16,7 +16,6 @@
   ``mallopt(M_MMAP_THRESHOLD, 128 * 1024)`` and ``mallopt(M_TRIM_THRESHOLD, 128 * 1024)`` through ctypes.
 """
 import ctypes
-import ctypes.util
 
 import paddle
 
@@ -33,12 +32,9 @@ def keep_freed_memory() -> bool:
     Both thresholds are raised: blocks below the mmap threshold come from the heap (freed ones are reused),
     and the heap is only trimmed when more than the trim threshold is free at its top.
     """
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return False
     try:
-        mallopt = ctypes.CDLL(name).mallopt
-    except (OSError, AttributeError):
+        mallopt = ctypes.CDLL(None).mallopt  # the C library already loaded in this process
+    except (OSError, TypeError, AttributeError):
         return False
     return bool(mallopt(_M_MMAP_THRESHOLD, _KEEP_BYTES)) and bool(mallopt(_M_TRIM_THRESHOLD, _KEEP_BYTES))
 
