@@ -125,7 +125,7 @@ def test_fast_layer_norm_matches_f_layer_norm(frozen):
             close(got, want, rtol=1e-5)
 
 
-def test_layer_norm_layer_takes_the_fast_path_only_in_eager_cpu(monkeypatch):
+def test_layer_norm_layer_takes_the_fast_path_outside_reference_kernels(monkeypatch):
     calls = []
     apply = layer_norm_module._LayerNorm.apply
     monkeypatch.setattr(layer_norm_module._LayerNorm, "apply", lambda *args: calls.append(1) or apply(*args))

@@ -14,8 +14,8 @@ PyTorch runs in its own process (``multiprocessing`` spawn, no Paddle imported t
 has the process defaults its users get: importing our models sets glibc's malloc thresholds
 (``paddlevideo/modeling/cpu_settings.py``), and in one shared process each runtime's frees changed the
 other's page faults (measured: our training step took 3.5 s next to torch but 4.1-4.5 s alone before
-that setting; torch's first forwards took 0.95-1.0 s next to ours but 1.25-1.32 s in a fresh process of
-its own, with 260 thousand page faults each).
+that setting; torch's forward took 0.95-1.02 s next to ours but 0.99-1.32 s in a fresh process of its
+own, with up to 260 thousand page faults each).
 The rounds still alternate between the two processes, so both see the same background load.
 
 Timed per round, each after a short pause so the other runtime's OpenMP threads stop spinning:

@@ -18,7 +18,7 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 from paddle.autograd import PyLayer
 
-from .fast_paths import fast_paths_enabled
+from .fast_paths import cpu_fast_paths_enabled
 
 
 class _LayerNorm(PyLayer):
@@ -52,11 +52,13 @@ class _LayerNorm(PyLayer):
 
 
 class LayerNorm(nn.LayerNorm):
-    """``nn.LayerNorm`` (same parameters and names) over the last axis; eager CPU with both affine
-    parameters runs the backward above, everything else Paddle's own."""
+    """``nn.LayerNorm(dim, epsilon)`` (same parameters and names): normalises the last axis with a
+    learned scale and shift; eager CPU runs the backward above, everything else Paddle's own."""
+
+    def __init__(self, dim: int, epsilon: float = 1e-5):
+        super().__init__(dim, epsilon=epsilon)
 
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
-        if (not fast_paths_enabled() or not x.place.is_cpu_place() or self.weight is None or self.bias is None
-                or len(self._normalized_shape) != 1):
+        if not cpu_fast_paths_enabled(x):
             return super().forward(x)
         return _LayerNorm.apply(x, self.weight, self.bias, self._epsilon)

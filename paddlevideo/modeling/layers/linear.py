@@ -18,7 +18,7 @@ import paddle
 import paddle.nn.functional as F
 from paddle.autograd import PyLayer
 
-from .fast_paths import fast_paths_enabled
+from .fast_paths import cpu_fast_paths_enabled
 
 
 def _gemm(x2d: paddle.Tensor, weight: paddle.Tensor, bias) -> paddle.Tensor:
@@ -86,7 +86,7 @@ def linear(x: paddle.Tensor, weight: paddle.Tensor, bias=None) -> paddle.Tensor:
     Eager CPU uses the faster kernels above. Static graphs (``to_static``/export), GPU and code inside
     :func:`reference_kernels` run ``F.linear``, so the exported program is unchanged.
     """
-    if not fast_paths_enabled() or not x.place.is_cpu_place():
+    if not cpu_fast_paths_enabled(x):
         return F.linear(x, weight, bias)
     if bias is None:
         return _Linear.apply(x, weight)
