@@ -328,14 +328,14 @@ class Int8Options:
             :class:`~paddlevideo.deploy.classifier.VideoClips`); None: dynamic.
         check_clips: real clips to judge top-1 agreement on, same types (None: random input only).
         rtol: largest accepted max|diff| as a fraction of the reference logit range.
-        min_agreement: smallest accepted top-1 agreement on ``check_clips``.
+        min_agreement: smallest accepted top-1 agreement on ``check_clips`` (None: reported only).
         per_channel: per-channel weight scales for dynamic quantization.
     """
 
     calibration: Optional[Sequence[np.ndarray]] = None
     check_clips: Optional[Sequence[np.ndarray]] = None
     rtol: float = 0.1
-    min_agreement: float = 0.9
+    min_agreement: Optional[float] = 0.9
     per_channel: bool = False
 
 

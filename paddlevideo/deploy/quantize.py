@@ -19,6 +19,15 @@ Traps this module handles (each silently produced an fp32-sized "int8" model or 
   which does not handle the dynamic batch reshapes of the exported graph;
 * ``onnxruntime.quantization`` imports ``ml_dtypes`` (a requirement of this project).
 
+Weights are quantized to 7 bits (``reduce_range=True``: int8 values in [-64, 64]) in both modes. ORT
+multiplies uint8 activations by int8 weights (U8S8); on x86 CPUs with AVX2 or AVX-512 but without VNNI
+its kernels use VPMADDUBSW, which adds two uint8 x int8 products into a *saturating* int16. With full-range
+weights a pair reaches 2 x 255 x 127 = 64770 and is clipped to 32767; with 7-bit weights it stays within
+2 x 255 x 64 = 32640, so every CPU computes the exact integer product. ONNX Runtime's quantization guide
+names ``reduce_range`` (or U8U8) as the fix and says VNNI CPUs do not need it, but the int8 file may be
+written on one machine and served on another. U8U8 also avoids saturation but gives up VNNI's U8S8
+kernels and ran slower; the README has the measurements.
+
 A model in which nothing got quantized is an error, never a silent success.
 """
 import logging
@@ -184,6 +193,7 @@ def prepare_fp32(fp32_file: str, out_file: str) -> None:
 def quantize_int8(fp32_file: str, out_file: Optional[str] = None,
                   calibration: Optional[Sequence[np.ndarray]] = None, per_channel: bool = False) -> QuantizationSummary:
     """Write an int8 version of ``fp32_file``: dynamic without ``calibration``, static QDQ with it.
+    Weights are 7-bit (int8 in [-64, 64]) so that no CPU saturates the products (see the module docstring).
 
     Args:
         fp32_file: the paddle2onnx export.
@@ -205,12 +215,13 @@ def quantize_int8(fp32_file: str, out_file: Optional[str] = None,
         options = {"MatMulConstBOnly": True}  # activation x activation products stay fp32
         if calibration is None:
             q.quantize_dynamic(prepared, target, op_types_to_quantize=list(QUANTIZED_OP_TYPES),
-                               per_channel=per_channel, weight_type=q.QuantType.QInt8, extra_options=options)
+                               per_channel=per_channel, reduce_range=True, weight_type=q.QuantType.QInt8,
+                               extra_options=options)
         else:
             reader = ClipReader(input_name(prepared), calibration)
             options["CalibStridedMinMax"] = 1  # fold the ranges clip by clip: memory of one clip
             q.quantize_static(prepared, target, reader, quant_format=q.QuantFormat.QDQ,
-                              op_types_to_quantize=list(QUANTIZED_OP_TYPES), per_channel=True,
+                              op_types_to_quantize=list(QUANTIZED_OP_TYPES), per_channel=True, reduce_range=True,
                               activation_type=q.QuantType.QUInt8, weight_type=q.QuantType.QInt8,
                               calibrate_method=q.CalibrationMethod.MinMax, extra_options=options)
         summary = inspect_int8(target, fp32_file, mode)

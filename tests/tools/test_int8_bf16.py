@@ -4,6 +4,12 @@ real int8 model that agrees with fp32, ``predict.py --precision int8|bf16`` runs
 Int8 cannot meet the fp32 tolerance (1e-4), so its criterion is stated separately: max abs logit
 difference within INT8_RTOL of the fp32 logit range on every input, and the same top-1 class on the
 real clips (at least 90% on random input, where the top-2 margin can be arbitrarily small).
+
+The tiny model's logits span only ~0.4 (random init, head std 0.02), but the relative criterion does not
+depend on that: scaling its head weights 20x (logit range ~8) gives the same relative differences. The
+int8 weights must be 7-bit: on a CPU without VNNI, 8-bit weights made the uint8 x int8 pair sums of ORT's
+VPMADDUBSW kernels saturate (11.7% of the logit range on an AVX2 AMD EPYC, against 1.8% with 7-bit
+weights). A VNNI CPU never saturates, so the weight range is checked directly, on every machine.
 """
 import json
 from pathlib import Path
@@ -13,6 +19,19 @@ from deploy_helpers import ROOT, reference_scores, run_tool
 
 EXAMPLES = sorted((Path(ROOT) / "data" / "example").glob("*.avi"))
 INT8_RTOL = 0.05
+
+
+def assert_no_u8s8_saturation(model) -> None:
+    """Every int8 weight matrix fits ORT's x86 U8S8 kernels without VNNI: VPMADDUBSW adds two
+    uint8 x int8 products in a saturating int16, so 2 x 255 x max|w| must not exceed 32767 (|w| <= 64)."""
+    import onnx
+    from onnx import numpy_helper
+
+    weights = [numpy_helper.to_array(t) for t in model.graph.initializer
+               if t.data_type == onnx.TensorProto.INT8 and len(t.dims) == 2]
+    assert weights
+    largest = max(int(np.abs(w.astype(np.int32)).max()) for w in weights)
+    assert 2 * 255 * largest <= 2**15 - 1, f"int8 weights up to {largest}: VPMADDUBSW saturates without VNNI"
 
 
 def int8_stats(ref: np.ndarray, out: np.ndarray) -> dict:
@@ -45,6 +64,7 @@ def test_int8_model_is_really_int8(exported_int8):
     assert ops.count("MatMulInteger") == len(weighted) == len(int8_weights)
     assert "DynamicQuantizeLinear" in ops
     assert exported_int8["int8"].stat().st_size < 0.6 * exported_int8["onnx"].stat().st_size
+    assert_no_u8s8_saturation(int8)
 
 
 def test_int8_agrees_with_fp32_on_random_and_real_clips(tiny, exported_int8, videos):
@@ -109,15 +129,19 @@ def test_static_int8_calibrated_on_clips(tiny, videos, tmp_path):
     from paddlevideo.deploy.export import Int8Options, export_and_check
 
     clips = VideoClips(tiny["cfg"], [str(p) for p in EXAMPLES + videos["good"]])  # read on demand
+    # Top-1 on these clips is reported, not required: the untrained model gives every clip nearly the same
+    # logits (a.avi's top-2 margin is 0.005, 1.7% of its logit range), and a difference well inside the
+    # tolerance (0.007 there) flips it. The relative difference is the criterion.
     report = export_and_check(tiny["cfg"], str(tiny["weights"]), str(tmp_path / "static"), cpu_threads=2,
-                              int8=Int8Options(calibration=clips, check_clips=clips))
+                              int8=Int8Options(calibration=clips, check_clips=clips, min_agreement=None))
     messages = [check.message() for check in report.checks]
     print("\n" + "\n".join(messages))
     assert report.ok, messages
     assert report.quantization.mode == "static" and report.int8_file.endswith(".int8.onnx")
-    ops = {n.op_type for n in onnx.load(report.int8_file).graph.node}
-    assert {"QuantizeLinear", "DequantizeLinear"} <= ops
-    assert "top-1 agreement 5/5" in messages[-1]
+    model = onnx.load(report.int8_file)
+    assert {"QuantizeLinear", "DequantizeLinear"} <= {n.op_type for n in model.graph.node}
+    assert_no_u8s8_saturation(model)
+    assert "on 5 real clips" in messages[-1] and "top-1 agreement" in messages[-1]
 
 
 def test_read_clips_keeps_the_middle_view_for_single_view_checks(tmp_path):
