@@ -2,6 +2,7 @@
 import argparse
 import sys
 
+from paddlevideo.cpu import setup_cpu
 from paddlevideo.registry import ConfigError
 from paddlevideo.utils.cli import run_reporting_errors
 from paddlevideo.utils.config import DEFAULT_SEED, format_config, get_config
@@ -56,6 +57,7 @@ def run(args: argparse.Namespace) -> None:
     select_device()
     logger = setup_logger(cfg["output_dir"], level=cfg.get("log_level", "INFO"),
                           filename="test.log" if args.test else "train.log", rank=dist.get_rank())
+    logger.info("%s", setup_cpu().summary())
     logger.info("config %s (overrides %s):\n%s", args.config, args.override, format_config(cfg))
     seed = args.seed if args.seed is not None else cfg.get("seed", DEFAULT_SEED)
     set_seed(seed)

@@ -24,9 +24,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+from paddlevideo.cpu import setup_cpu  # noqa: E402
 from paddlevideo.deploy.cli import setup_console_logging  # noqa: E402
 from paddlevideo.registry import ConfigError  # noqa: E402
 from paddlevideo.utils.cli import run_reporting_errors  # noqa: E402
+from paddlevideo.utils.logger import get_logger  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -108,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
 def main(argv=None) -> int:
     args = parse_args(argv)
     setup_console_logging()
+    get_logger().info("%s", setup_cpu().summary())
     return run_reporting_errors(lambda: run(args))
 
 

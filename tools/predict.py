@@ -32,10 +32,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+from paddlevideo.cpu import setup_cpu  # noqa: E402
 from paddlevideo.deploy.cli import add_flag, setup_console_logging, str2bool  # noqa: E402
 from paddlevideo.registry import ConfigError  # noqa: E402
 from paddlevideo.utils.atomic import write_json_atomic  # noqa: E402
 from paddlevideo.utils.cli import run_reporting_errors  # noqa: E402
+from paddlevideo.utils.logger import get_logger  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -168,6 +170,7 @@ def write_json(path: str, classifier, results, timer) -> None:
 def main(argv=None) -> int:
     args = parse_args(argv)
     setup_console_logging()
+    get_logger().info("%s", setup_cpu().summary())
     return run_reporting_errors(lambda: run(args))
 
 

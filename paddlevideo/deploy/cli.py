@@ -1,7 +1,6 @@
 """Small helpers shared by the deployment tools (``tools/export_model.py``, ``predict.py``, ...)."""
 import argparse
 import logging
-import os
 import sys
 
 from ..utils.logger import LOGGER_NAME
@@ -34,9 +33,3 @@ def setup_console_logging(level: str = "INFO") -> logging.Logger:
         handler.setFormatter(logging.Formatter("[%(levelname)s] %(message)s"))
         logger.addHandler(handler)
     return logger
-
-
-def limit_cpu_threads(threads: int) -> None:
-    """Cap OpenMP/MKL threads of eager Paddle and numpy; call before ``import paddle``."""
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[var] = str(threads)

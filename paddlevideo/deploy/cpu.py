@@ -9,48 +9,28 @@ decision, and never let the user discover it in a benchmark.
 from dataclasses import dataclass
 from typing import Optional, Set
 
+from ..cpu.cpuinfo import CPUINFO_PATH, feature_summary, read_cpuinfo
+
+__all__ = ["Bf16Decision", "bf16_instruction_set", "cpu_flags", "cpu_model_name", "decide_bf16",
+           "feature_summary"]
+
 BF16_FLAGS = ("amx_bf16", "avx512_bf16")
-# Features that change which low-precision path is fast, in the order they are reported.
-REPORTED_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_tile",
-                  "amx_bf16", "amx_int8")
 
 
-def read_cpuinfo_field(keys, path: str = "/proc/cpuinfo") -> Optional[str]:
-    """The value of the first line whose key is in ``keys`` (None when absent or unreadable)."""
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            for line in handle:
-                key, _, value = line.partition(":")
-                if key.strip() in keys:
-                    return value.strip()
-    except OSError:
-        return None
-    return None
-
-
-def cpu_flags(path: str = "/proc/cpuinfo") -> Set[str]:
+def cpu_flags(path: str = CPUINFO_PATH) -> Set[str]:
     """The ``flags`` of the first processor in ``path`` (empty when unreadable, e.g. not Linux)."""
-    value = read_cpuinfo_field(("flags", "Features"), path)
-    return set(value.split()) if value else set()
+    return set(read_cpuinfo(path).flags)
 
 
-def cpu_model_name(path: str = "/proc/cpuinfo") -> str:
+def cpu_model_name(path: str = CPUINFO_PATH) -> str:
     """``model name`` of the first processor, or ``'unknown CPU'``."""
-    return read_cpuinfo_field(("model name",), path) or "unknown CPU"
+    return read_cpuinfo(path).model_name
 
 
 def bf16_instruction_set(flags: Optional[Set[str]] = None) -> Optional[str]:
     """``'amx_bf16'`` or ``'avx512_bf16'`` when the CPU has native bf16 support, else None."""
     flags = cpu_flags() if flags is None else flags
     return next((flag for flag in BF16_FLAGS if flag in flags), None)
-
-
-def feature_summary(flags: Optional[Set[str]] = None) -> str:
-    """``'avx2 avx512f avx512_vnni avx512_bf16; absent: amx_tile amx_bf16 ...'`` for reports."""
-    flags = cpu_flags() if flags is None else flags
-    present = [f for f in REPORTED_FLAGS if f in flags]
-    absent = [f for f in REPORTED_FLAGS if f not in flags]
-    return f"{' '.join(present) or 'none'}; absent: {' '.join(absent) or 'none'}"
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..cpu import setup_cpu
 from ..registry import ConfigError
 from .cpu import decide_bf16
 from .quantize import INT8_SUFFIX
@@ -37,7 +38,8 @@ class PredictorOptions:
 
     Attributes:
         use_gpu: run on GPU 0 (``gpu_id``); needs a CUDA build of Paddle / onnxruntime-gpu.
-        cpu_threads: intra-op threads on CPU (None: the number of CPUs).
+        cpu_threads: intra-op threads on CPU (None: the process setup's, ``paddlevideo.cpu``: the
+            user's ``OMP_NUM_THREADS``, else the cores this process may use).
         enable_mkldnn: Paddle on CPU: use oneDNN kernels (falls back to plain CPU if they fail).
         precision: ``fp32``; ``fp16`` (GPU); ``bf16`` (oneDNN on CPUs with AMX/AVX512-BF16, else
             fp32; or GPU); ``int8`` (the ``.int8.onnx`` model on ONNX Runtime).
@@ -69,7 +71,7 @@ class PredictorOptions:
 
     @property
     def threads(self) -> int:
-        return self.cpu_threads or os.cpu_count() or 1
+        return self.cpu_threads or setup_cpu().threads
 
 
 def find_program(directory: str) -> str:

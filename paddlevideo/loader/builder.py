@@ -4,6 +4,7 @@ from typing import Dict
 
 import paddle
 
+from ..cpu import limit_worker_threads, one_opencv_thread_for_workers
 from ..registry import DATASETS, ConfigError, build
 from ..utils.runtime import rank, world_size
 from .batch import collate_clips
@@ -40,8 +41,15 @@ def _exit_after_grace(signum, frame) -> None:
     signal.alarm(WORKER_GRACE_SECONDS)  # SIGALRM's default action ends the worker
 
 
-def worker_signals(worker_id: int) -> None:
-    """``worker_init_fn``: stop signals are the main process's to act on.
+def init_worker(worker_id: int) -> None:
+    """``worker_init_fn``: one OpenMP/MKL thread per worker (``cpu/setup.py``; OpenCV's one thread was
+    set before the fork) and the stop signals of :func:`worker_signals`."""
+    limit_worker_threads()
+    worker_signals()
+
+
+def worker_signals() -> None:
+    """Stop signals are the main process's to act on.
 
     A pre-empted job's SIGTERM (and a terminal's Ctrl-C) often reaches the whole process group. The
     main process finishes its step, checkpoints and shuts the loader down (``utils/preemption.py``);
@@ -65,8 +73,9 @@ def build_dataloader(dataset, batch_sampler, num_workers: int):
     """Batches ``[imgs, labels, meta]`` (``loader/batch.py``) of ``dataset`` in ``batch_sampler``'s order."""
     if num_workers == 0:
         return InProcessLoader(dataset, batch_sampler)
+    one_opencv_thread_for_workers()  # inherited by the forked workers
     return paddle.io.DataLoader(dataset, batch_sampler=batch_sampler, num_workers=num_workers,
-                                collate_fn=collate_clips, worker_init_fn=worker_signals,
+                                collate_fn=collate_clips, worker_init_fn=init_worker,
                                 use_shared_memory=True)
 
 

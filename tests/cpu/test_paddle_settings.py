@@ -1,12 +1,13 @@
-"""Importing the models applies ``modeling/cpu_settings.py``: Paddle's CPU stride kernels off (they made
-our models 1.3-4x slower; the logits and gradients do not depend on it) and freed memory kept for reuse."""
+"""The Paddle side of the CPU setup (``paddlevideo/cpu/setup.py``), in this process: Paddle's CPU stride
+kernels off (they made our models 1.3-4x slower; the logits and gradients do not depend on it) and
+freed memory kept for reuse."""
 import resource
 
 import numpy as np
 import paddle
 import pytest
 
-from paddlevideo.modeling import cpu_settings
+from paddlevideo.cpu import keep_freed_memory
 from paddlevideo.modeling.builder import build_model
 
 
@@ -18,7 +19,7 @@ def forward_backward(cfg, x):
     return float(loss), model.backbone.blocks[0].attn.qkv.weight.grad.numpy()
 
 
-def test_importing_the_models_turns_stride_kernels_off():
+def test_importing_paddlevideo_turns_stride_kernels_off():
     assert paddle.get_flags(["FLAGS_use_stride_kernel"])["FLAGS_use_stride_kernel"] is False
 
 
@@ -46,7 +47,7 @@ def test_a_freed_large_tensor_is_reused_without_page_faults():
     development machine with Debian's glibc 2.36). Not larger: a thread that allocates from one of
     glibc's secondary arenas gets blocks of 64 MiB and more mapped directly whatever the threshold, which
     made a 64 MiB version of this test fail once in a full run."""
-    if not cpu_settings.keep_freed_memory():
+    if not keep_freed_memory():
         pytest.skip("the C library has no mallopt (not glibc)")
     pages = 16 * 2**20 // resource.getpagesize()
 

@@ -32,7 +32,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from paddlevideo.deploy.cli import limit_cpu_threads, setup_console_logging  # noqa: E402
+from paddlevideo.cpu import setup_cpu  # noqa: E402
+from paddlevideo.deploy.cli import setup_console_logging  # noqa: E402
 from paddlevideo.registry import ConfigError  # noqa: E402
 from paddlevideo.utils.atomic import write_json_atomic  # noqa: E402
 from paddlevideo.utils.cli import run_reporting_errors  # noqa: E402
@@ -372,7 +373,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    limit_cpu_threads(args.threads)  # before Paddle is imported: eager kernels read it once
+    setup_cpu(threads=args.threads)  # before Paddle is imported: eager kernels read it once
     setup_console_logging("WARNING")
     return run_reporting_errors(lambda: run(args))
 

@@ -26,7 +26,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from paddlevideo.deploy.cli import limit_cpu_threads  # noqa: E402
+from paddlevideo.cpu import setup_cpu  # noqa: E402
 
 DEFAULT_CONFIG = os.path.join("configs", "recognition", "tokshift", "k400_tokshift_div4_8x32_base_224.yaml")
 RESULT_PREFIX = "BENCHMARK_MEMORY_RESULT "
@@ -137,7 +137,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.steps < 1:
         parser.error("--steps must be >= 1")
-    limit_cpu_threads(args.threads)
+    setup_cpu(threads=args.threads)  # before Paddle is imported: eager kernels read it once
     from paddlevideo.utils.cli import run_reporting_errors
 
     if args.child:

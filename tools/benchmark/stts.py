@@ -27,7 +27,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from paddlevideo.deploy.cli import limit_cpu_threads, setup_console_logging  # noqa: E402
+from paddlevideo.cpu import setup_cpu  # noqa: E402
+from paddlevideo.deploy.cli import setup_console_logging  # noqa: E402
 from paddlevideo.utils.atomic import write_json_atomic  # noqa: E402
 
 CONFIG_DIR = os.path.join(ROOT, "configs", "recognition")
@@ -324,7 +325,7 @@ def main(argv=None) -> int:
     parser.add_argument("--json", default=None, help="also write the results as JSON")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)  # internal: one timing process
     args = parser.parse_args(argv)
-    limit_cpu_threads(args.threads)  # before Paddle is imported: eager kernels read it once
+    setup_cpu(threads=args.threads)  # before Paddle is imported: eager kernels read it once
     setup_console_logging("WARNING")
     if args.child:
         with open(args.child, encoding="utf-8") as f:

@@ -1,6 +1,7 @@
 """Our dygraph TokShift vs the official PyTorch TokShift, forward and train step, in one alternating run.
 
     python tools/benchmark/torch_compare.py [--threads 2] [--repeats 9] [--warmup 1] [--no_train]
+    python tools/benchmark/torch_compare.py --defaults     # both sides as a user's shell starts them
 
 ViT-B/16 TokShift, 8 frames of 224 px, batch 1 (the setting of issue 10). PyTorch is never a
 dependency of this project: without ``torch`` only our times are printed. With it, a compact PyTorch
@@ -10,9 +11,12 @@ attention and before the MLP of every block with ``shift_div`` 4, LayerNorm eps 
 logits averaged over frames) gets our weights (Linear weights transposed), and the max logit
 difference is printed, so both sides compute the same function.
 
+``--threads N`` forces N threads on both sides. ``--defaults`` gives each side what a user's shell
+gives it: ours the CPU setup that ``import paddlevideo`` applies (``paddlevideo/cpu``), PyTorch its own
+thread choice, started without the variables our setup set.
+
 PyTorch runs in its own process (``multiprocessing`` spawn, no Paddle imported there), so each runtime
-has the process defaults its users get: importing our models sets glibc's malloc thresholds
-(``paddlevideo/modeling/cpu_settings.py``), and in one shared process each runtime's frees changed the
+has the process defaults its users get: importing paddlevideo sets glibc's malloc thresholds, and in one shared process each runtime's frees changed the
 other's page faults (measured: our training step took 3.5 s next to torch but 4.1-4.5 s alone before
 that setting; torch's forward took 0.95-1.02 s next to ours but 0.99-1.32 s in a fresh process of its
 own, with up to 260 thousand page faults each).
@@ -34,12 +38,13 @@ import multiprocessing
 import os
 import statistics
 import sys
+from typing import Optional
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from paddlevideo.deploy.cli import limit_cpu_threads  # noqa: E402
+from paddlevideo.cpu import setup_cpu, variables_set  # noqa: E402
 
 CONFIG = os.path.join(ROOT, "configs", "recognition", "tokshift", "k400_tokshift_div4_8x32_base_224.yaml")
 LR, MOMENTUM, LABEL_SMOOTHING = 1e-3, 0.9, 0.01
@@ -184,12 +189,13 @@ def torch_calls(torch, model, video, labels) -> dict:
     return {"forward": forward, "train step": step}
 
 
-def torch_worker(conn, threads: int, bb: dict, num_classes: int, state: dict, video_np) -> None:
+def torch_worker(conn, threads: Optional[int], bb: dict, num_classes: int, state: dict, video_np) -> None:
     """The PyTorch side, in its own process: sends its logits and version, then runs each call name it
     receives and answers when done, until it receives None."""
     import torch
 
-    torch.set_num_threads(threads)
+    if threads is not None:
+        torch.set_num_threads(threads)
     model = torch_tokshift(torch, bb, num_classes)
     model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
     video = torch.from_numpy(video_np)
@@ -203,13 +209,15 @@ def torch_worker(conn, threads: int, bb: dict, num_classes: int, state: dict, vi
 
 
 @contextlib.contextmanager
-def torch_process(threads: int, bb: dict, num_classes: int, state: dict, video_np):
-    """Start :func:`torch_worker`; yields (logits, version, threads, {name: call}), each call running
-    that stage in the worker and returning when it is done."""
+def torch_process(threads: Optional[int], bb: dict, num_classes: int, state: dict, video_np):
+    """Start :func:`torch_worker` (with the shell's environment when ``threads`` is None); yields
+    (logits, version, threads, {name: call}), each call running that stage in the worker and returning
+    when it is done."""
     context = multiprocessing.get_context("spawn")
     conn, child_conn = context.Pipe()
     worker = context.Process(target=torch_worker, args=(child_conn, threads, bb, num_classes, state, video_np))
-    worker.start()
+    with shell_environment(active=threads is None):
+        worker.start()
     child_conn.close()  # the worker holds its end; a dead worker then ends our reads with EOFError
     try:
         try:
@@ -232,6 +240,19 @@ def torch_process(threads: int, bb: dict, num_classes: int, state: dict, video_n
         worker.join(timeout=30)
 
 
+@contextlib.contextmanager
+def shell_environment(active: bool):
+    """While active, the environment without the variables our CPU setup set (a spawned child
+    process inherits the environment at its start)."""
+    ours = variables_set() if active else {}
+    for name in ours:
+        del os.environ[name]
+    try:
+        yield
+    finally:
+        os.environ.update(ours)
+
+
 def run(args) -> None:
     import numpy as np
     import paddle
@@ -239,6 +260,7 @@ def run(args) -> None:
     from paddlevideo.deploy.cpu import cpu_model_name, feature_summary
 
     print(f"CPU: {cpu_model_name()} ({os.cpu_count()} CPUs visible); features: {feature_summary()}")
+    print(setup_cpu().summary())
     cfg, ours, optimizer = build_ours(args.seed)
     bb = cfg["MODEL"]["backbone"]
     shape = [1, 3, bb["num_seg"], bb["img_size"], bb["img_size"]]
@@ -269,7 +291,8 @@ def time_calls(args, calls: dict, shape, paddle_version: str) -> None:
         calls = {k: f for k, f in calls.items() if k.endswith("forward")}
     load_before = os.getloadavg()[0]
     times = interleaved_timings(calls, args.warmup, args.repeats, args.pause)
-    print(f"paddle {paddle_version}, {args.threads} threads; ViT-B/16 TokShift {shape}; medians of "
+    threads = "default threads" if args.threads is None else f"{args.threads} threads forced on both sides"
+    print(f"paddle {paddle_version}, {threads}; ViT-B/16 TokShift {shape}; medians of "
           f"{args.repeats} alternating rounds after {args.warmup} warm-up; load average (1 min) "
           f"{load_before:.2f} -> {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     print_times(times)
@@ -299,7 +322,10 @@ def print_times(times: dict) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=2)
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--threads", type=int, default=2, help="threads forced on both sides (default 2)")
+    mode.add_argument("--defaults", dest="threads", action="store_const", const=None,
+                      help="no forced threads: each side as a user's shell starts it")
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--pause", type=float, default=0.3,
@@ -309,7 +335,8 @@ def main(argv=None) -> int:
     parser.add_argument("--reference_kernels", action="store_true",
                         help="also time ours with plain F.linear (before the fast paths)")
     args = parser.parse_args(argv)
-    limit_cpu_threads(args.threads)  # before Paddle is imported: eager kernels read it once
+    if args.threads is not None:
+        setup_cpu(threads=args.threads)  # before Paddle is imported: eager kernels read it once
     from paddlevideo.utils.cli import run_reporting_errors
 
     return run_reporting_errors(lambda: run(args))
