@@ -6,7 +6,7 @@ out and reported, never fatal: metrics are over the videos that were scored.
 """
 import time
 from dataclasses import dataclass
-from typing import Dict, List
+from typing import Callable, Dict, List, Optional
 
 import numpy as np
 import paddle
@@ -58,9 +58,16 @@ def _merge_ranks(indices: np.ndarray, logits: np.ndarray, labels: np.ndarray, fa
 
 
 @paddle.no_grad()
-def evaluate(model, loader, precision, log_interval: int = 10, tag: str = "val") -> EvalOutputs:
-    """Run ``model`` over ``loader`` in test mode (views averaged in one batched pass)."""
+def evaluate(model, loader, precision, log_interval: int = 10, tag: str = "val",
+             forward: Optional[Callable] = None) -> EvalOutputs:
+    """Run ``model`` over ``loader`` in test mode (views averaged in one batched pass).
+
+    Args:
+        forward: ``inputs -> logits`` (``tasks/eval_forward.py``); default the eager ``model(inputs,
+            mode="test")``.
+    """
     logger = get_logger()
+    forward = forward or (lambda inputs: model(inputs, mode="test"))
     model.eval()
     num_seg = unwrap(model).backbone.num_seg
     indices, logits, labels, failures, views = [], [], [], {}, 0
@@ -72,7 +79,7 @@ def evaluate(model, loader, precision, log_interval: int = 10, tag: str = "val")
             failures[index] = reason
         if meta.indices:
             with precision.autocast():
-                out = model(inputs, mode="test")
+                out = forward(inputs)
             indices.append(np.asarray(meta.indices, dtype=np.int64))
             logits.append(out.astype("float32").numpy())
             labels.append(inputs[1].numpy().reshape(-1))

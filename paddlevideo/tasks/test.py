@@ -20,6 +20,7 @@ from ..utils.atomic import write_json_atomic, write_text_atomic
 from ..utils.checkpoint import load_file
 from ..utils.logger import get_logger
 from ..utils.runtime import Precision, init_distributed, rank
+from .eval_forward import build_eval_forward
 from .evaluate import EvalOutputs, evaluate, summarize
 
 TOP_K = 5
@@ -68,8 +69,9 @@ def test_model(cfg: Dict, weights: str, parallel: bool = True, use_amp: bool = F
     load_weights(model, load_file(weights, "-w weights"), source=weights, strict=True)
     loader = build_loader(cfg, "test")
     labels = load_labels(cfg["DATASET"]["label_file"]) if cfg["DATASET"].get("label_file") else None
-    outputs = evaluate(model, loader, Precision(use_amp, amp_level or "O1"), cfg.get("log_interval", 10),
-                       tag="test")
+    precision = Precision(use_amp, amp_level or "O1")
+    outputs = evaluate(model, loader, precision, cfg.get("log_interval", 10), tag="test",
+                       forward=build_eval_forward(model, cfg, precision))
     metric = build_metric(cfg["METRIC"])
     results = summarize(outputs, metric, model.head.loss_func)
     results["failures"] = [{"path": loader.dataset.path(i), "reason": r} for i, r in sorted(outputs.failures.items())]

@@ -37,6 +37,7 @@ from ..utils.preemption import StopRequest
 from ..utils.profiler import StepProfiler
 from ..utils.runtime import Precision, init_distributed, rank, world_size
 from .accumulation import AccumulationGroups, accumulation_steps
+from .eval_forward import build_eval_forward
 from .evaluate import evaluate, summarize, unwrap
 from .failures import TrainingFailures, max_failure_ratio
 from .train_checkpoint import find_resumable, load_checkpoint, restore_rng_states, save_checkpoint
@@ -69,6 +70,7 @@ class Trainer:
                          strict=False)
         self.train_loader = build_loader(cfg, "train", options.seed)
         self.valid_loader = build_loader(cfg, "valid") if options.validate else None
+        self.eval_forward = build_eval_forward(self.model, cfg, self.precision) if options.validate else None
         self.failures = TrainingFailures(self.train_loader.dataset, max_failure_ratio(cfg["DATASET"]),
                                          world_size())
         batch_size = loader_settings(cfg["DATASET"], "train")[0]
@@ -253,7 +255,7 @@ class Trainer:
 
     def validate_epoch(self, epoch: int) -> None:
         outputs = evaluate(self.model, self.valid_loader, self.precision, self.cfg.get("log_interval", 10),
-                           tag=f"val epoch {epoch + 1}")
+                           tag=f"val epoch {epoch + 1}", forward=self.eval_forward)
         results = summarize(outputs, self.metric, unwrap(self.model).head.loss_func)
         self.metrics.scalars("val", {k: results[k] for k in ("loss", "top1", "top5", "mean_class_accuracy")},
                              epoch + 1)

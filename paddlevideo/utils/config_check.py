@@ -28,7 +28,7 @@ INFERENCE_KEYS = {"num_seg", "target_size", "views"}
 # Top-level run settings and their types (everything else at the top level is a section).
 TOP_LEVEL = {"model_name": str, "epochs": int, "log_interval": int, "save_interval": int,
              "val_interval": int, "output_dir": str, "log_level": str, "seed": int, "save_steps": int,
-             "use_visualdl": bool,
+             "use_visualdl": bool, "eval_backend": str,
              "GRADIENT_ACCUMULATION": dict}
 CROP_OPS = ("RandomCrop", "CenterCrop", "ThreeCrop", "MultiCenterCrop", "UniformCrop")
 
