@@ -26,7 +26,8 @@ Timed per round, each after a short pause so the other runtime's OpenMP threads 
 forward (eval, no grad) and train step (forward, cross-entropy with label smoothing 0.01, backward,
 SGD momentum 0.9 step; no dropout on either side). Medians of ``--repeats`` rounds and the ratio
 ours / torch (below 1 means ours is faster; issue 10's goal: forward <= 1.0, train step <= 1.2).
-``--reference_kernels`` also times ours with :func:`paddlevideo.modeling.layers.fast_paths.reference_kernels`
+``--eval_program`` also times our forward as validation and ``--test`` run it for ViT-B on CPU (a
+``to_static`` program with oneDNN kernels, ``tasks/eval_forward.py``). ``--reference_kernels`` also times ours with :func:`paddlevideo.modeling.layers.fast_paths.reference_kernels`
 (plain ``F.linear``, Paddle's LayerNorm backward and a concatenating token shift: the state before the
 fast paths) in the same rounds. Our last block computes only the class token (exact; the official code
 computes every token there), which is part of our implementation.
@@ -172,6 +173,26 @@ def paddle_calls(model, optimizer, video, labels, context) -> dict:
     return {"forward": forward, "train step": step}
 
 
+def program_forward(model, video):
+    """Our forward as validation and ``--test`` run it by default for ViT-B on CPU: the to_static
+    program with oneDNN kernels (``tasks/eval_forward.py``), built before the timed rounds."""
+    import paddle
+
+    from paddlevideo.tasks.eval_forward import EvalForward
+
+    program = EvalForward(model, "static", use_static=True)
+
+    def forward():
+        model.eval()
+        with paddle.no_grad():
+            program([video])
+
+    forward()
+    if not program.static:
+        raise RuntimeError("the static evaluation program failed (see the warning above)")
+    return forward
+
+
 def torch_calls(torch, model, video, labels) -> dict:
     optimizer = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
 
@@ -267,6 +288,8 @@ def run(args) -> None:
     video_np = np.random.default_rng(args.seed).standard_normal(shape).astype("float32")
     video, labels = paddle.to_tensor(video_np), paddle.to_tensor([1])
     calls = {f"ours {k}": f for k, f in paddle_calls(ours, optimizer, video, labels, contextlib.nullcontext).items()}
+    if args.eval_program:
+        calls["ours-program forward"] = program_forward(ours, video)
     if args.reference_kernels:
         from paddlevideo.modeling.layers.fast_paths import reference_kernels
         calls.update({f"ours-ref {k}": f for k, f in paddle_calls(
@@ -332,6 +355,8 @@ def main(argv=None) -> int:
                         help="idle seconds before each timed call (OpenMP threads stop spinning)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no_train", action="store_true", help="time the forward only")
+    parser.add_argument("--eval_program", action="store_true",
+                        help="also time our forward as the static program with oneDNN (eval_backend: static)")
     parser.add_argument("--reference_kernels", action="store_true",
                         help="also time ours with plain F.linear (before the fast paths)")
     args = parser.parse_args(argv)
