@@ -8,19 +8,21 @@ crash at any moment leaves either a complete pair or a pair whose CRC does not m
 auto`` skips the latter and takes the newest complete checkpoint instead.
 """
 import glob
+import io
 import os
-import pickle
 import random
 import re
 import zlib
-from typing import Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 import paddle
+from paddle.base.libpaddle import GeneratorState
 
 from ..registry import ConfigError
 from ..utils.checkpoint import load_file, save_atomic
 from ..utils.logger import get_logger
+from ..utils.safe_pickle import PADDLE_GLOBALS, RestrictedUnpickler
 
 WEIGHTS, STATE = ".pdparams", ".pdopt"
 
@@ -34,19 +36,84 @@ def file_crc(path: str) -> str:
     return f"{crc:08x}"
 
 
-def rng_states() -> np.ndarray:
-    """Python, numpy and Paddle RNG states, pickled into a uint8 array (``paddle.save`` stores neither
-    Paddle's generator states nor bytes, but both pickle)."""
-    blob = pickle.dumps({"python": random.getstate(), "numpy": np.random.get_state(),
-                         "paddle": paddle.get_rng_state()})
-    return np.frombuffer(blob, dtype=np.uint8).copy()
+def generator_to_plain(state: GeneratorState) -> Dict:
+    """A Paddle generator state as plain values: its ``__getstate__`` is (device, seed, offset, the
+    engine's state text as a list of character codes)."""
+    device, seed, offset, engine = state.__getstate__()
+    return {"device": int(device), "seed": int(seed), "offset": int(offset),
+            "engine": bytes(engine).decode("ascii")}
 
 
-def restore_rng_states(packed) -> None:
-    states = pickle.loads(np.asarray(packed, dtype=np.uint8).tobytes())
-    random.setstate(states["python"])
-    np.random.set_state(states["numpy"])
-    paddle.set_rng_state(states["paddle"])
+def generator_from_plain(plain: Dict) -> GeneratorState:
+    state = GeneratorState.__new__(GeneratorState)
+    state.__setstate__((int(plain["device"]), int(plain["seed"]), int(plain["offset"]),
+                        list(plain["engine"].encode("ascii"))))
+    return state
+
+
+def rng_states() -> Dict:
+    """Python, numpy and Paddle RNG states as ints, floats, strings and lists: plain data, so the
+    ``.pdopt`` they are saved in reads back through the restricted unpickler. No arrays: a ``.pdopt``
+    without tensors would have ``paddle.load`` semantics turn them into tensors, and uint32 has none."""
+    version, internal, gauss_next = random.getstate()
+    algorithm, keys, pos, has_gauss, cached_gaussian = np.random.get_state()
+    return {"python": {"version": version, "internal": list(internal), "gauss_next": gauss_next},
+            "numpy": {"algorithm": algorithm, "keys": keys.tolist(), "pos": int(pos),
+                      "has_gauss": int(has_gauss), "cached_gaussian": float(cached_gaussian)},
+            "paddle": [generator_to_plain(state) for state in paddle.get_rng_state()]}
+
+
+def restore_rng_states(states: Dict) -> None:
+    """Set the RNGs from :func:`rng_states` (or :func:`plain_rng_states` of an older checkpoint)."""
+    python, numpy = states["python"], states["numpy"]
+    random.setstate((python["version"], tuple(python["internal"]), python["gauss_next"]))
+    np.random.set_state((numpy["algorithm"], np.asarray(numpy["keys"], dtype=np.uint32), numpy["pos"],
+                         numpy["has_gauss"], numpy["cached_gaussian"]))
+    paddle.set_rng_state([generator_from_plain(plain) for plain in states["paddle"]])
+
+
+class LegacyGeneratorState:
+    """Stand-in for ``GeneratorState`` in old RNG blobs: keeps the unpickled state, runs nothing."""
+
+    def __setstate__(self, state: Tuple) -> None:
+        self.state = state
+
+    def __getstate__(self) -> Tuple:
+        return self.state
+
+
+# Checkpoints before plain RNG data pickled the states into a uint8 array; these are all it names.
+LEGACY_RNG_GLOBALS = {**PADDLE_GLOBALS, ("paddle.base.libpaddle", "GeneratorState"): LegacyGeneratorState}
+
+
+def plain_rng_states(packed: Any, source: str) -> Dict:
+    """The ``rng`` entry of a ``.pdopt`` as :func:`rng_states` data; an old pickled blob is read with a
+    restricted unpickler that allows only what such blobs contain.
+
+    Raises:
+        ConfigError: the blob names anything else (naming ``source`` and the callable; nothing has run),
+            or is not the states it should be.
+    """
+    if isinstance(packed, dict):
+        return packed
+    blob = np.asarray(packed, dtype=np.uint8).tobytes()
+    try:
+        unpickler = RestrictedUnpickler(io.BytesIO(blob), f"the RNG states in {source}", LEGACY_RNG_GLOBALS)
+        return legacy_to_plain(unpickler.load())
+    except ConfigError:
+        raise
+    except Exception as err:  # a corrupt blob fails with many types
+        raise ConfigError(f"cannot read the RNG states in {source}: {type(err).__name__}: {err}") from err
+
+
+def legacy_to_plain(states: Dict) -> Dict:
+    """An old blob's ``random``/``numpy`` state tuples and ``GeneratorState`` list as plain data."""
+    version, internal, gauss_next = states["python"]
+    algorithm, keys, pos, has_gauss, cached_gaussian = states["numpy"]
+    return {"python": {"version": version, "internal": list(internal), "gauss_next": gauss_next},
+            "numpy": {"algorithm": algorithm, "keys": np.asarray(keys).tolist(), "pos": pos,
+                      "has_gauss": has_gauss, "cached_gaussian": cached_gaussian},
+            "paddle": [generator_to_plain(state) for state in states["paddle"]]}
 
 
 def save_checkpoint(prefix: str, weights: Dict, state: Dict) -> None:
@@ -88,6 +155,8 @@ def load_checkpoint(path: str) -> Tuple[Dict, Dict]:
     if crc is not None and crc != file_crc(prefix + WEIGHTS):
         raise ConfigError(f"--resume {path}: {prefix + WEIGHTS} is not the file {prefix + STATE} was saved "
                           f"with (a save was interrupted); use an earlier checkpoint or --resume auto")
+    if "rng" in state:
+        state["rng"] = plain_rng_states(state["rng"], prefix + STATE)
     return load_file(prefix + WEIGHTS, "--resume weights"), state
 
 

@@ -8,6 +8,7 @@ import paddle.nn as nn
 
 from ..registry import ConfigError
 from .atomic import atomic_path
+from .safe_pickle import load_paddle
 
 
 def save_atomic(obj, path: str) -> None:
@@ -31,12 +32,19 @@ def mkdir(path: str) -> None:
 
 
 def load_file(path: str, what: str = "weights") -> Dict:
-    """Load a ``.pdparams``/``.pdopt`` file, with a clear error when it is missing or unreadable."""
+    """Load a ``.pdparams``/``.pdopt`` file as ``paddle.load`` would, with a clear error when it is missing
+    or unreadable.
+
+    Checkpoints come from the internet, so they are read with :func:`safe_pickle.load_paddle`, which
+    refuses a pickle that names anything beyond arrays and containers instead of running it.
+    """
     if not os.path.isfile(path):
         raise ConfigError(f"{what} file not found: {path}")
     try:
-        return paddle.load(path)
-    except Exception as err:  # paddle.load raises many types for a corrupt or foreign file
+        return load_paddle(path)
+    except ConfigError:
+        raise
+    except Exception as err:  # a truncated or foreign pickle fails with many types
         raise ConfigError(f"cannot read {what} file {path}: {type(err).__name__}: {err}") from err
 
 
