@@ -134,6 +134,21 @@ def test_broken_videos_in_train_valid_and_test_never_cost_the_run(demo_data, tmp
     assert len(open(out / "test_predictions.csv").read().splitlines()) == 9
 
 
+@pytest.mark.parametrize("workers", [0, 2])
+def test_training_data_beyond_retries_is_one_error_line(demo_data, tmp_path, capsys, workers):
+    """When every replacement fails too, the run stops with one ``error:`` line and the list of files,
+    also when the failures happen in loader workers: no traceback reaches the user."""
+    data = tmp_path / "data"
+    shutil.copytree(demo_data, data)
+    (data / "train.list").write_text("")
+    add_broken(data, "train.list", ["garbage.avi", "empty.avi", "missing.avi"] * 3)
+    args = tiny_args(data, tmp_path / "out", epochs=1, extra=[f"DATASET.num_workers={workers}"])
+    assert main.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "training samples failed to decode in this epoch" in err, err
+    assert "garbage.avi" in err and "Traceback" not in err
+
+
 def test_too_many_broken_training_videos_stop_the_run_listing_them(demo_data, tmp_path, capsys):
     data = tmp_path / "data"
     shutil.copytree(demo_data, data)
