@@ -58,30 +58,6 @@ def test_test_mode_reports_accuracy(trained, demo_data):
     assert len(rows) == 9 and all(row.endswith(",1") for row in rows[1:])
 
 
-def predictions(out) -> dict:
-    rows = open(os.path.join(out, "test_predictions.csv")).read().splitlines()
-    header = rows[0].split(",")
-    return {r.split(",")[0]: float(r.split(",")[header.index("top1_score")]) for r in rows[1:]}
-
-
-def test_static_evaluation_forward_gives_the_eager_results(trained, demo_data, tmp_path):
-    """``eval_backend: static`` (the program with oneDNN kernels) scores every test video as eager does;
-    the log says which forward ran, after the CPU setup line."""
-    best = os.path.join(trained, "demo_tokshift_tiny_best.pdparams")
-    runs = {}
-    for backend in ("eager", "static"):
-        out = tmp_path / backend
-        assert main.main(tiny_args(demo_data, out, extra=[f"eval_backend={backend}"]) + ["--test", "-w", best]) == 0
-        runs[backend] = predictions(out)
-        log = open(out / "test.log").read()
-        assert "CPU setup:" in log
-        assert f"evaluation forward: {'static program' if backend == 'static' else 'eager'}" in log
-        assert "continuing eagerly" not in log
-    assert runs["static"].keys() == runs["eager"].keys() and len(runs["eager"]) == 8
-    for path, score in runs["eager"].items():
-        assert abs(runs["static"][path] - score) < 1e-4, path
-
-
 def test_resume_continues_from_the_epoch(trained, demo_data, tmp_path):
     ckpt = tmp_path / "e1.pdparams"
     shutil.copy(os.path.join(trained, "demo_tokshift_tiny_epoch_00001.pdparams"), ckpt)

@@ -5,10 +5,12 @@ Why: Paddle's eager CPU ops never reach oneDNN (no flag routes them), but a ``pa
 program run with ``FLAGS_use_onednn`` computes matmul, softmax, GELU and LayerNorm in oneDNN, which
 chooses its kernels by instruction set rather than by CPU vendor. Building the program costs seconds
 once per input shape: a large model's evaluation repays that, the tiny demo model's does not (README,
-"CPU speed"). ``eval_backend`` in the config chooses: ``eager``, ``static``, or ``auto`` (static on CPU
-for backbones at least AUTO_MIN_WIDTH wide). The program shares the model's parameters, so a validation
-after more training sees the new weights; if building or running it fails (oneDNN has had bugs with
-Paddle 3's PIR programs), the pass warns once and continues eagerly.
+"CPU speed"). ``eval_backend`` in the config chooses: ``eager`` (the default), ``static``, or ``auto``
+(static on CPU for backbones at least AUTO_MIN_WIDTH wide). The static path is opt-in because running
+such programs crashed the process now and then in Paddle 3.3.1 (a segmentation fault inside
+``RunProgramImpl``, seen once in six runs of the test suite), which no fallback can catch. The program
+shares the model's parameters, so a validation after more training sees the new weights; if building
+or running it raises, the pass warns once and continues eagerly.
 """
 import contextlib
 import warnings
@@ -94,10 +96,11 @@ class EvalForward:
 
 
 def build_eval_forward(model: nn.Layer, cfg: Dict, precision) -> EvalForward:
-    """The run's evaluation forward from ``cfg['eval_backend']`` (default ``auto``); the static path
+    """The run's evaluation forward from ``cfg['eval_backend']`` (default ``eager``); the static path
     only on CPU without AMP (Paddle's AMP acts on GPU, where oneDNN does not)."""
     recognizer = getattr(model, "_layers", model)  # inside paddle.DataParallel
     on_cpu = paddle.get_device().startswith("cpu")
-    forward = EvalForward(recognizer, cfg.get("eval_backend", "auto"), use_static=on_cpu and not precision.enabled)
-    get_logger().info("evaluation forward: %s (eval_backend: %s)", forward.name, cfg.get("eval_backend", "auto"))
+    backend = cfg.get("eval_backend", "eager")
+    forward = EvalForward(recognizer, backend, use_static=on_cpu and not precision.enabled)
+    get_logger().info("evaluation forward: %s (eval_backend: %s)", forward.name, backend)
     return forward

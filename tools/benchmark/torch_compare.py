@@ -26,7 +26,7 @@ Timed per round, each after a short pause so the other runtime's OpenMP threads 
 forward (eval, no grad) and train step (forward, cross-entropy with label smoothing 0.01, backward,
 SGD momentum 0.9 step; no dropout on either side). Medians of ``--repeats`` rounds and the ratio
 ours / torch (below 1 means ours is faster; issue 10's goal: forward <= 1.0, train step <= 1.2).
-``--eval_program`` also times our forward as validation and ``--test`` run it for ViT-B on CPU (a
+``--eval_program`` also times our forward as the opt-in ``eval_backend: static`` runs it (a
 ``to_static`` program with oneDNN kernels, ``tasks/eval_forward.py``). ``--reference_kernels`` also times ours with :func:`paddlevideo.modeling.layers.fast_paths.reference_kernels`
 (plain ``F.linear``, Paddle's LayerNorm backward and a concatenating token shift: the state before the
 fast paths) in the same rounds. Our last block computes only the class token (exact; the official code
@@ -174,8 +174,8 @@ def paddle_calls(model, optimizer, video, labels, context) -> dict:
 
 
 def program_forward(model, video):
-    """Our forward as validation and ``--test`` run it by default for ViT-B on CPU: the to_static
-    program with oneDNN kernels (``tasks/eval_forward.py``), built before the timed rounds."""
+    """Our forward as ``eval_backend: static`` runs it: the to_static program with oneDNN kernels
+    (``tasks/eval_forward.py``), built before the timed rounds."""
     import paddle
 
     from paddlevideo.tasks.eval_forward import EvalForward
