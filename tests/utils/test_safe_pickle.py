@@ -33,21 +33,17 @@ def test_malicious_pickle_is_refused_before_it_runs(malicious, reader):
     assert_refused(str(err.value), path, marker)
 
 
-def test_builtins_eval_is_refused(tmp_path):
-    """``paddle.save`` of a bare DenseTensor pickles ``eval``: a weights file never needs it, so refuse."""
-    path = str(tmp_path / "eval.pdparams")
-    with open(path, "wb") as handle:
-        handle.write(b"cbuiltins\neval\n(Vprint('ran')\ntR.")
-    with pytest.raises(ConfigError, match="builtins.eval"):
-        load_file(path)
-
-
-def test_codecs_encode_only_with_latin1(tmp_path):
-    path = str(tmp_path / "codec.pdparams")
-    with open(path, "wb") as handle:
-        handle.write(b"c_codecs\nencode\n(Vabc\nVrot13\ntR.")
-    with pytest.raises(ConfigError, match="latin1"):
-        load_file(path)
+@pytest.mark.parametrize("pickle_bytes, message", [
+    # paddle.save of a bare DenseTensor pickles ``eval``: a weights file never needs it, so refuse
+    (b"cbuiltins\neval\n(Vprint('ran')\ntR.", "builtins.eval"),
+    # _codecs.encode is allowed for protocol 2's bytes, and only with latin1
+    (b"c_codecs\nencode\n(Vabc\nVrot13\ntR.", "latin1"),
+], ids=["eval", "codecs-rot13"])
+def test_callables_beyond_plain_data_are_refused(tmp_path, pickle_bytes, message):
+    path = tmp_path / "refused.pdparams"
+    path.write_bytes(pickle_bytes)
+    with pytest.raises(ConfigError, match=message):
+        load_file(str(path))
 
 
 def test_truncated_file_keeps_the_readable_error(tmp_path):
