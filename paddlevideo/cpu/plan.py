@@ -71,11 +71,12 @@ def plan_cpu_setup(cpuinfo: str, environ: Mapping[str, str], affinity: int, quot
         threads: an explicit thread count (a tool's ``--threads``): it wins over the environment.
     """
     cpu = parse_cpuinfo(cpuinfo)
+    user_count, user_variable = _user_threads(environ)
     if environ.get(OPT_OUT, "").strip().lower() in ("0", "false", "off", "no"):
-        return CpuPlan(False, cpu, _user_threads(environ)[0] or 1, "opted out", "not set")
+        return CpuPlan(False, cpu, user_count or 1, "opted out", "not set")
     env: Dict[str, str] = {}
-    count, reason = _threads(environ, affinity, quota, threads)
-    if threads is not None or not _user_threads(environ)[1]:
+    count, reason = _threads(environ, affinity, quota, threads, user_count, user_variable)
+    if threads is not None or user_variable is None:
         env["OMP_NUM_THREADS"] = str(count)
     blas, mkl_type = _mkl_dispatch(cpu, environ)
     if mkl_type is not None:
@@ -94,13 +95,12 @@ def _user_threads(environ: Mapping[str, str]) -> Tuple[Optional[int], Optional[s
     return None, None
 
 
-def _threads(environ: Mapping[str, str], affinity: int, quota: Optional[float],
-             threads: Optional[int]) -> Tuple[int, str]:
+def _threads(environ: Mapping[str, str], affinity: int, quota: Optional[float], threads: Optional[int],
+             user_count: Optional[int], user_variable: Optional[str]) -> Tuple[int, str]:
     if threads is not None:
         return max(1, threads), "set by the caller"
-    value, name = _user_threads(environ)
-    if name is not None:
-        return value or 1, f"{name}={environ[name]} set by the user"
+    if user_variable is not None:
+        return user_count or 1, f"{user_variable}={environ[user_variable]} set by the user"
     cores = usable_cores(affinity, quota)
     ranks = _local_ranks(environ)
     limits = f"affinity {affinity} CPUs" + ("" if quota is None else f", cgroup quota {quota:g} CPUs")
