@@ -1,12 +1,16 @@
-"""PaddleVideo's own TokShift config format on our code (tests/fixtures/paddlevideo_tokshift_ucf101.yaml).
+"""PaddleVideo's own configs on our code, byte for byte as PaddleVideo ships them (Apache-2.0, commit
+ed245e9 of PaddlePaddle/PaddleVideo): ``tests/fixtures/paddlevideo_tokshift_ucf101.yaml`` is its
+``configs/recognition/token_transformer/tokShift_transformer_ucf101_256_videos.yaml`` and
+``tests/fixtures/paddlevideo_timesformer_k400.yaml`` its ``configs/recognition/timesformer/timesformer_k400_videos.yaml``.
 
-It loads unchanged; what each of its keys means here (inert keys named in one log line, PaddleVideo's
+They load unchanged; what each of their keys means here (inert keys named in one log line, PaddleVideo's
 transform order run with identical results, MultiCenterCrop, runtime_cfg, ClipGradByGlobalNorm, the
-optional pyav decoder); typos in it still fail with the nearest names; and a tiny copy of it trains,
-tests, exports and predicts through main.py and the tools.
+pyav decoder, read with decord when PyAV is not installed); typos in them still fail with the nearest
+names; and a tiny copy of each trains, tests, exports and predicts through main.py and the tools.
 """
 import copy
 import csv
+import functools
 import glob
 import importlib.util
 import logging
@@ -61,12 +65,22 @@ def load_fixture(path: Path = FIXTURE) -> dict:
     return raw
 
 
+def edit_tokens(source: str, text: str, replacement: str) -> str:
+    """``source`` with its one occurrence of ``text`` replaced, token by token: whitespace (PaddleVideo's
+    indentation, line breaks) is matched loosely and kept, so the edits read as plain YAML."""
+    old, new = text.split(), replacement.split()
+    assert len(old) == len(new), (text, replacement)
+    found = list(re.finditer(r"\s+".join(map(re.escape, old)), source))
+    assert len(found) == 1, text
+    parts = re.split(r"(\s+)", found[0].group())
+    parts[::2] = new
+    return source[:found[0].start()] + "".join(parts) + source[found[0].end():]
+
+
 def assert_edit_fails(tmp_path: Path, text: str, replacement: str, expected: str) -> None:
     """The fixture with its one occurrence of ``text`` replaced fails to load with ``expected``."""
-    source = FIXTURE.read_text()
-    assert source.count(text) == 1, text
     path = tmp_path / "edited.yaml"
-    path.write_text(source.replace(text, replacement))
+    path.write_text(edit_tokens(FIXTURE.read_text(), text, replacement))
     with pytest.raises(ConfigError, match=expected):
         get_config(str(path), show=False)
 
@@ -139,7 +153,7 @@ def test_pipeline_views_agree_with_every_shipped_config():
 TYPOS = [  # (text in the fixture, its typo, what the error must name)
     ("attention_type: 'space_only'", "attention_typ: 'space_only'", r"attention_typ'.*\['attention_type'\]"),
     ("      num_seg: 8\n      avg_type", "      num_sge: 8\n      avg_type", r"num_sge'.*\['num_seg'\]"),
-    ("runtime_cfg:\n    test:", "runtime_cfg:\n    tset:", r"tset'.*\['test'\]"),
+    ("test: # test config", "tset: # test config", r"tset'.*\['test'\]"),
     ("mode: 'valid'", "mdoe: 'valid'", r"mdoe'.*\['mode'\]"),
     ("tensor_shape: [1, 1, 1, 3]\n      - Image2Array:\n          data_format: 'cthw'\n      - JitterScale:\n"
      "          min_size: 256\n          max_size: 380",
@@ -164,7 +178,7 @@ def test_typos_in_a_paddlevideo_config_fail_with_the_nearest_names(tmp_path, tex
     ("attention_type: 'space_only'", "attention_type: 'divided_space_time'", "space only"),
     ("mode: 'test'", "mode: 'tset'", r"mode: expected one of \['train', 'valid', 'test'\]"),
     ("name: 'TokenShift_Inference_helper'", "name: 3", "INFERENCE.name: expected a string"),
-    ("    test:\n      num_seg: 8", "    test:\n      num_seg: 4",
+    ("test: # test config\n      num_seg: 8", "test: # test config\n      num_seg: 4",
      r"runtime_cfg.test.num_seg \(4\) must equal"),
     ("      mode: 'train'\n      num_seg: 8", "      mode: 'train'\n      num_seg: 16",
      r"decode.num_seg \(16\)"),
@@ -311,13 +325,23 @@ def test_colour_ops_cannot_follow_normalization():
         Compose({"transform": [norm, {"RandomHue": {"p": 1.0}}]})
 
 
-def test_pyav_backend_without_pyav_says_pip_install_av(monkeypatch):
+def test_pyav_backend_without_pyav_reads_with_decord_and_says_so_once(monkeypatch, request, records, tmp_path):
+    from paddlevideo.loader.pipelines import decode
+
     monkeypatch.setitem(sys.modules, "av", None)  # import av -> ImportError
-    with pytest.raises(ValueError, match="pip install av"):
-        VideoDecoder(backend="pyav")
-    cfg = get_config(str(FIXTURE), show=False)  # loading needs no PyAV, building the decoder does
-    with pytest.raises(ConfigError, match=r"PIPELINE.decode.*pip install av"):
-        Compose(cfg.PIPELINE.test)
+    decode.log_pyav_fallback.cache_clear()
+    logger = logging.getLogger("paddlevideo")
+    request.addfinalizer(functools.partial(logger.setLevel, logger.level))
+    logger.setLevel(logging.INFO)
+    cfg = get_config(str(FIXTURE), show=False)  # PaddleVideo's verbatim file, backend 'pyav' everywhere
+    pipelines = [Compose(cfg.PIPELINE[mode]) for mode in ("train", "valid", "test")]
+    notes = [msg for _, msg in records.messages if "PyAV is not installed" in msg]
+    assert len(notes) == 1 and "decord" in notes[0]
+    assert all(p.ops[0].backend == "decord" for p in pipelines)
+    video = str(write_video(tmp_path / "v.avi", seed=0, frames=20))
+    reader = VideoDecoder(backend="pyav")({"filename": video})["reader"]
+    expected = VideoDecoder(backend="decord")({"filename": video})["reader"].read(np.arange(20))
+    np.testing.assert_array_equal(reader.read(np.arange(20)), expected)
 
 
 def write_video(path: Path, seed: int, frames: int = 12, width: int = 56, height: int = 40,
@@ -380,9 +404,9 @@ def shrink(raw: dict, root: Path, backend: str) -> dict:
 def tiny_paddlevideo(request, tmp_path_factory):
     """Videos (2 classes, patterns rolling right or left), lists as the config expects them (UCF101
     style without extensions for TokShift's ``suffix: .avi``, K400 style with them for TimeSformer),
-    and a shrunk PaddleVideo config (pyav when installed, else decord)."""
+    and a shrunk PaddleVideo config (its backend 'pyav' kept: PyAV when installed, else decord)."""
     root = tmp_path_factory.mktemp("paddlevideo_format")
-    raw = shrink(load_fixture(request.param), root, "pyav" if HAVE_PYAV else "decord")
+    raw = shrink(load_fixture(request.param), root, "pyav")
     ext = "" if raw["DATASET"]["train"].get("suffix") == ".avi" else ".avi"
     lines = {"train": [], "val": []}
     for label, step in enumerate((3, -3)):

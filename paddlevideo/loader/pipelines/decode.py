@@ -20,8 +20,10 @@ empty file raises before any backend is tried.
 
 PaddleVideo's other two backends are kept: ``cv2`` (OpenCV alone) and ``pyav`` (PyAV, an
 optional package imported only when that backend is chosen; on the files tried -- MJPG, xvid and
-mp4v test videos, UCF101 clips -- it decodes the same RGB values as decord).
+mp4v test videos, UCF101 clips -- it decodes the same RGB values as decord, so without PyAV a
+``pyav`` config is read with decord).
 """
+import functools
 import logging
 import os
 from typing import Any, Callable, Dict, List, Optional, Union
@@ -282,20 +284,25 @@ def open_video(path: str) -> Union[FallbackVideoReader, OpenCVVideoReader]:
             raise both_failed(path, decord_error, opencv_error) from opencv_error
 
 
-PYAV_MISSING = ("backend 'pyav' needs PyAV, which is not installed: pip install av "
-                "(or use backend 'decord', which reads the same files)")
-
-
 def import_pyav():
-    """The ``av`` module; ValueError saying ``pip install av`` when PyAV is not installed.
+    """The ``av`` module, or None when PyAV is not installed.
 
-    PyAV is optional (not in requirements.txt): only configs that ask for ``backend: pyav`` need it.
+    PyAV is optional (not in requirements.txt): PaddleVideo's configs ask for ``backend: pyav``, and
+    without PyAV ``VideoDecoder`` reads those files with decord and OpenCV instead, which give the same
+    frames (``PyAVVideoReader``).
     """
     try:
         import av
-    except ImportError as err:
-        raise ValueError(PYAV_MISSING) from err
+    except ImportError:
+        return None
     return av
+
+
+@functools.lru_cache(maxsize=None)
+def log_pyav_fallback() -> None:
+    """Say once per process that ``backend: pyav`` reads with decord (PyAV is not installed)."""
+    logger.info("VideoDecoder backend 'pyav': PyAV is not installed, so videos are read with decord and "
+                "OpenCV, which decode the same frames (pip install av to use PyAV itself)")
 
 
 class PyAVVideoReader:
@@ -311,6 +318,8 @@ class PyAVVideoReader:
 
     def __init__(self, path: str):
         self._av = import_pyav()
+        if self._av is None:
+            raise ValueError("PyAVVideoReader needs PyAV: pip install av")
         self.path = path
         self._errors = (self._av.FFmpegError, OSError)
         try:
@@ -385,8 +394,8 @@ class VideoDecoder:
 
     Args:
         backend: ``'decord'`` (default): decord with OpenCV as its fallback (see ``open_video``);
-            ``'cv2'``: OpenCV alone; ``'pyav'``: PyAV (``pip install av``; see
-            ``PyAVVideoReader``). All three give the frames ``Sampler`` picks: PaddleVideo's
+            ``'cv2'``: OpenCV alone; ``'pyav'``: PyAV (``PyAVVideoReader``) when it is installed,
+            else ``'decord'``, said once in the log. All three give the frames ``Sampler`` picks: PaddleVideo's
             ``pyav`` decoder also cut a TimeSformer time window out of the video (``mode``,
             ``sampling_rate``, ``target_fps``); here that window is ``Sampler(linspace_window)``,
             which a PaddleVideo config gets filled in (``utils/paddlevideo_compat.py``).
@@ -394,7 +403,7 @@ class VideoDecoder:
             requires it to equal the model's ``num_seg``; the frames read are chosen by ``Sampler``.
 
     Raises:
-        ValueError: unknown backend, or ``'pyav'`` without PyAV installed (at construction).
+        ValueError: unknown backend (at construction).
         DecodeError: the file is missing, unreadable or reports no frames (at call time).
     """
 
@@ -402,11 +411,9 @@ class VideoDecoder:
         if backend not in VIDEO_BACKENDS:
             raise ValueError(f"VideoDecoder: backend must be one of {list(VIDEO_BACKENDS)}, "
                              f"got {backend!r}")
-        if backend == "pyav":
-            try:
-                import_pyav()
-            except ValueError as err:
-                raise ValueError(f"VideoDecoder: {err}") from None
+        if backend == "pyav" and import_pyav() is None:
+            log_pyav_fallback()
+            backend = "decord"
         if num_seg is not None:
             check_positive_int(num_seg, "num_seg", "VideoDecoder")
         self.backend = backend
