@@ -54,8 +54,9 @@ def test_test_mode_reports_accuracy(trained, demo_data):
     assert 0.0 <= results["top1"] <= 1.0 and results["top5"] == 1.0
     assert 0.0 <= results["mean_class_accuracy"] <= 1.0 and results["views"] == 1
     rows = open(os.path.join(trained, "test_predictions.csv")).read().splitlines()
-    assert rows[0].startswith("path,label,top1_class,top1_score") and rows[0].endswith(",views")
-    assert len(rows) == 9 and all(row.endswith(",1") for row in rows[1:])
+    assert rows[0].startswith("path,label,top1_class,top1_score")
+    assert rows[0].endswith(",views,readable_frames,header_frames")
+    assert len(rows) == 9 and all(row.endswith(",1,,") for row in rows[1:])  # every frame readable
 
 
 def test_resume_continues_from_the_epoch(trained, demo_data, tmp_path):
@@ -77,9 +78,14 @@ def test_same_seed_same_weights(demo_data, tmp_path):
         np.testing.assert_array_equal(np.asarray(finals[0][key]), np.asarray(finals[1][key]))
 
 
+EXAMPLE_VIDEO = os.path.join(ROOT, "data", "example", "BrushingTeeth.avi")
+
+
 def add_broken(data, list_name, names):
-    """Append undecodable files to ``list_name``: garbage bytes, an empty file, a missing file."""
-    contents = {"garbage.avi": b"not a video at all", "empty.avi": b""}
+    """Append broken files to ``list_name``: garbage bytes, an empty file, a missing file, and a download
+    cut short (the first 60 kB of a 175-frame UCF101 clip: 18 frames readable, its header says 175)."""
+    with open(EXAMPLE_VIDEO, "rb") as handle:
+        contents = {"garbage.avi": b"not a video at all", "empty.avi": b"", "cut.avi": handle.read(60_000)}
     with open(data / list_name, "a") as f:
         for name in names:
             if name in contents:
@@ -90,8 +96,8 @@ def add_broken(data, list_name, names):
 def test_broken_videos_in_train_valid_and_test_never_cost_the_run(demo_data, tmp_path):
     data = tmp_path / "data"
     shutil.copytree(demo_data, data)
-    add_broken(data, "train.list", ["garbage.avi", "empty.avi"])
-    add_broken(data, "val.list", ["garbage.avi", "missing.avi"])
+    add_broken(data, "train.list", ["garbage.avi", "empty.avi", "cut.avi"])
+    add_broken(data, "val.list", ["garbage.avi", "missing.avi", "cut.avi"])
     out = tmp_path / "out"
     args = tiny_args(data, out, epochs=2, extra=["DATASET.max_failure_ratio=0.5"])
     assert main.main(args + ["--validate"]) == 0
@@ -99,15 +105,20 @@ def test_broken_videos_in_train_valid_and_test_never_cost_the_run(demo_data, tmp
     assert {"demo_tokshift_tiny_epoch_00001.pdparams", "demo_tokshift_tiny_epoch_00002.pdparams",
             "demo_tokshift_tiny_best.pdparams"} <= set(os.listdir(out))
     assert log.count("unreadable training video") == 2  # each broken file once per run, not per epoch
-    assert "2 unreadable video(s) replaced" in log
-    assert log.count("validation: 8 of 10 videos scored, 2 failed") == 2
+    assert log.count("cut.avi: its header promises 175 frames, 18 were readable; its clips come") == 1
+    assert log.count("2 unreadable video(s) replaced, 1 sampled from part of their frames") == 2
+    assert log.count("validation: 9 of 11 videos scored (1 from part of the video), 2 failed") == 2
     assert "missing.avi" in log and "garbage.avi" in log
     assert main.main(tiny_args(data, out) + ["--test", "-w", str(out / "demo_tokshift_tiny_best.pdparams")]) == 0
     results = json.load(open(out / "test_results.json"))
-    assert (results["videos"], results["scored"], results["failed"]) == (10, 8, 2)
+    assert (results["videos"], results["scored"], results["failed"], results["short"]) == (11, 9, 2, 1)
     assert sorted(os.path.basename(f["path"]) for f in results["failures"]) == ["garbage.avi", "missing.avi"]
     assert all(f["reason"] for f in results["failures"])
-    assert len(open(out / "test_predictions.csv").read().splitlines()) == 9
+    assert [(os.path.basename(v["path"]), v["readable_frames"], v["header_frames"])
+            for v in results["short_videos"]] == [("cut.avi", 18, 175)]
+    rows = open(out / "test_predictions.csv").read().splitlines()
+    assert len(rows) == 10 and [row for row in rows if row.endswith(",18,175")] == [
+        row for row in rows if "cut.avi" in row]
 
 
 @pytest.mark.parametrize("workers", [0, 2])

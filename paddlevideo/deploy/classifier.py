@@ -14,6 +14,7 @@ import numpy as np
 
 from ..loader.errors import DecodeError
 from ..loader.pipelines import Compose
+from ..loader.pipelines.sample import readable_frames
 from ..registry import ConfigError
 from .export import inference_input_shape
 from .labels import LabelMap
@@ -37,20 +38,20 @@ def top_k(probs: np.ndarray, k: int) -> np.ndarray:
 
 
 def truncation_warning(path: str, results: Dict[str, Any]) -> Optional[str]:
-    """What to tell the user when the test pipeline sampled ``path`` from a prefix of its frames.
+    """What to tell the user when the test pipeline sampled ``path`` from part of its frames.
 
-    Why: a truncated file often decodes partly, and a prediction from its first frames looks as
-    confident as any other; the ``Sampler`` retries within shorter prefixes and records the one
-    it used as ``decodable_len`` (``frames_len`` is the header's count).
+    Why: a truncated download or a damaged file often decodes partly, and a prediction from its first
+    frames looks as confident as any other (``readable_frames`` compares the header with what read).
 
     Returns:
-        The warning, or None when the clip was sampled from all the frames the header lists.
+        The warning, or None when the clip was sampled from the frames the header promises.
     """
-    frames_len, decodable_len = results.get("frames_len"), results.get("decodable_len")
-    if frames_len is None or decodable_len is None or decodable_len >= frames_len:
+    short = readable_frames(results)
+    if short is None:
         return None
-    return (f"{path}: truncated or damaged video: its header lists {frames_len} frames but only "
-            f"the first {decodable_len} were readable; the scores come from those frames only")
+    readable, promised = short
+    return (f"{path}: truncated or damaged video: its header promises {promised} frames but only "
+            f"{readable} were readable; the scores come from those frames only")
 
 
 @dataclass

@@ -17,18 +17,21 @@ from .dataset.base import ClipSample
 
 @dataclass
 class BatchMeta:
-    """``indices[i]`` is the dataset index of row ``i``; ``failures`` are ``(index, reason)`` pairs."""
+    """``indices[i]`` is the dataset index of row ``i``; ``failures`` are ``(index, reason)`` pairs;
+    ``short`` are ``(index, readable, promised)`` of the rows sampled from part of their video."""
     indices: List[int] = field(default_factory=list)
     failures: List[Tuple[int, str]] = field(default_factory=list)
+    short: List[Tuple[int, int, int]] = field(default_factory=list)
 
     def encode(self) -> np.ndarray:
-        text = json.dumps({"indices": self.indices, "failures": self.failures})
+        text = json.dumps({"indices": self.indices, "failures": self.failures, "short": self.short})
         return np.frombuffer(text.encode("utf-8"), dtype=np.uint8).copy()
 
     @classmethod
     def decode(cls, array) -> "BatchMeta":
         data = json.loads(bytes(np.asarray(array, dtype=np.uint8)).decode("utf-8"))
-        return cls(data["indices"], [(int(i), str(r)) for i, r in data["failures"]])
+        return cls(data["indices"], [(int(i), str(r)) for i, r in data["failures"]],
+                   [(int(i), int(r), int(p)) for i, r, p in data["short"]])
 
 
 def collate_clips(samples: Sequence[ClipSample]) -> List[np.ndarray]:
@@ -41,7 +44,8 @@ def collate_clips(samples: Sequence[ClipSample]) -> List[np.ndarray]:
     """
     good = [s for s in samples if s.imgs is not None]
     meta = BatchMeta([int(s.index) for s in good],
-                     [(int(i), reason) for s in samples for i, reason in s.failures])
+                     [(int(i), reason) for s in samples for i, reason in s.failures],
+                     [(int(s.index), *map(int, s.short)) for s in good if s.short])
     if not good:
         return [np.zeros(1, np.float32), np.zeros(1, np.int64), meta.encode()]
     imgs = np.stack([s.imgs for s in good])

@@ -6,7 +6,7 @@ out and reported, never fatal: metrics are over the videos that were scored.
 """
 import time
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import paddle
@@ -32,6 +32,8 @@ class EvalOutputs:
         logits: float32 [N, K] view-averaged logits.
         labels: int64 [N].
         failures: dataset index -> reason, for the videos that could not be decoded.
+        short: dataset index -> (readable, promised) frames, for the scored videos whose clip came
+            from part of the video (its header promises more frames than were readable).
         total: videos in the dataset.
         views: views (clips x crops) averaged per video.
     """
@@ -39,22 +41,26 @@ class EvalOutputs:
     logits: np.ndarray
     labels: np.ndarray
     failures: Dict[int, str]
+    short: Dict[int, Tuple[int, int]]
     total: int
     views: int
 
     def coverage(self) -> str:
-        return (f"{len(self.indices)} of {self.total} videos scored, {len(self.failures)} failed")
+        short = f" ({len(self.short)} from part of the video)" if self.short else ""
+        return f"{len(self.indices)} of {self.total} videos scored{short}, {len(self.failures)} failed"
 
 
-def _merge_ranks(indices: np.ndarray, logits: np.ndarray, labels: np.ndarray, failures: Dict[int, str]):
-    """Every rank's rows and failures, with one row per dataset index."""
+def _merge_ranks(indices: np.ndarray, logits: np.ndarray, labels: np.ndarray, failures: Dict[int, str],
+                 short: Dict[int, Tuple[int, int]]):
+    """Every rank's rows, failures and short videos, with one row per dataset index."""
     if world_size() > 1:
         parts: List = []
-        dist.all_gather_object(parts, (indices, logits, labels, failures))
+        dist.all_gather_object(parts, (indices, logits, labels, failures, short))
         indices, logits, labels = (np.concatenate([p[k] for p in parts]) for k in range(3))
         failures = {i: r for p in parts for i, r in p[3].items()}
+        short = {i: frames for p in parts for i, frames in p[4].items()}
     indices, first = np.unique(indices, return_index=True)
-    return indices, logits[first], labels[first], failures
+    return indices, logits[first], labels[first], failures, short
 
 
 @paddle.no_grad()
@@ -70,13 +76,17 @@ def evaluate(model, loader, precision, log_interval: int = 10, tag: str = "val",
     forward = forward or (lambda inputs: model(inputs, mode="test"))
     model.eval()
     num_seg = unwrap(model).backbone.num_seg
-    indices, logits, labels, failures, views = [], [], [], {}, 0
+    indices, logits, labels, failures, short, views = [], [], [], {}, {}, 0
     total, start = len(loader), time.time()
     for i, batch in enumerate(loader):
         inputs, meta = split_batch(batch)
         for index, reason in meta.failures:
             logger.warning("[%s] skipped %s: %s", tag, loader.dataset.path(index), reason)
             failures[index] = reason
+        for index, readable, promised in meta.short:
+            logger.warning("[%s] %s: its header promises %d frames, %d were readable; scored from those",
+                           tag, loader.dataset.path(index), promised, readable)
+            short[index] = (readable, promised)
         if meta.indices:
             with precision.autocast():
                 out = forward(inputs)
@@ -91,7 +101,7 @@ def evaluate(model, loader, precision, log_interval: int = 10, tag: str = "val",
     num_classes = unwrap(model).head.num_classes
     merged = _merge_ranks(np.concatenate(indices) if indices else np.zeros(0, np.int64),
                           np.concatenate(logits) if logits else np.zeros((0, num_classes), np.float32),
-                          np.concatenate(labels) if labels else np.zeros(0, np.int64), failures)
+                          np.concatenate(labels) if labels else np.zeros(0, np.int64), failures, short)
     return EvalOutputs(*merged, total=len(loader.dataset), views=views)
 
 
@@ -104,4 +114,4 @@ def summarize(outputs: EvalOutputs, metric, loss_func) -> Dict:
     else:
         loss = float("nan")
     return {"loss": loss, **metric.accumulate(), "videos": outputs.total,
-            "scored": int(len(outputs.labels)), "failed": len(outputs.failures)}
+            "scored": int(len(outputs.labels)), "failed": len(outputs.failures), "short": len(outputs.short)}

@@ -1,4 +1,6 @@
-"""Training samples that failed to decode: logged once per run, counted per epoch, capped.
+"""Training samples that failed to decode: logged once per run, counted per epoch, capped; and training
+clips sampled from part of their video (a header promising more frames than were readable), logged
+once per run and counted per epoch apart from the failures.
 
 The dataset replaces a failed sample so that training goes on (``loader/dataset/base.py``); here the
 main process turns the failures carried by each batch into what a researcher needs: one warning per
@@ -37,6 +39,8 @@ class TrainingFailures:
         self.limit = max_ratio * len(dataset) / shards
         self.logged: Dict[str, str] = {}
         self.epoch: Dict[int, str] = {}
+        self.short_logged: set = set()
+        self.short_epoch: set = set()
 
     def record(self, failures: Iterable[Tuple[int, str]]) -> None:
         """Log new files, count them for this epoch, stop when the epoch exceeds the ceiling.
@@ -57,8 +61,19 @@ class TrainingFailures:
                             f"DATASET.max_failure_ratio allows ({self.limit:.1f} of {len(self.dataset)}"
                             f" here); fix or remove them, or raise the ratio:\n{listing}")
 
-    def end_epoch(self) -> int:
-        """Number of distinct samples that failed this epoch; the count restarts."""
-        count = len(self.epoch)
-        self.epoch = {}
-        return count
+    def record_short(self, short: Iterable[Tuple[int, int, int]]) -> None:
+        """Log each video sampled from part of its frames once per run; count them for this epoch."""
+        for index, readable, promised in short:
+            path = self.dataset.path(index)
+            if path not in self.short_logged:
+                get_logger().warning("training video %s: its header promises %d frames, %d were readable; "
+                                     "its clips come from those", path, promised, readable)
+                self.short_logged.add(path)
+            self.short_epoch.add(index)
+
+    def end_epoch(self) -> Tuple[int, int]:
+        """Distinct samples that failed this epoch and distinct videos sampled from part of their frames;
+        the counts restart."""
+        counts = len(self.epoch), len(self.short_epoch)
+        self.epoch, self.short_epoch = {}, set()
+        return counts

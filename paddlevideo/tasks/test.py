@@ -1,8 +1,10 @@
 """``--test``: evaluate a checkpoint on the test list and write results a researcher can use.
 
 Writes ``<output_dir>/test_predictions.csv`` (one row per scored video: path, label, top-5 class ids
-and scores, views) and ``<output_dir>/test_results.json`` (top-1, top-5, mean class accuracy, how many
-videos were scored and which failed with why, weights, config), and logs the worst classes.
+and scores, views, and for a video scored from part of its frames the readable and promised frame
+counts) and ``<output_dir>/test_results.json`` (top-1, top-5, mean class accuracy, how many videos
+were scored, which failed with why and which were scored from part of their frames, weights, config),
+and logs the worst classes.
 """
 import csv
 import io
@@ -28,16 +30,19 @@ WORST_CLASSES = 10
 
 
 def predictions_csv(outputs: EvalOutputs, dataset) -> str:
-    """CSV text: ``path,label,top1_class,top1_score,...,topK_score,views`` per scored video."""
+    """CSV text: ``path,label,top1_class,top1_score,...,topK_score,views,readable_frames,header_frames`` per
+    scored video; the last two are empty unless the video's header promises more frames than were
+    readable (the clip then came from the readable ones)."""
     k = min(TOP_K, outputs.logits.shape[1])
     probs = softmax(outputs.logits)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["path", "label"] + [f"top{j}_{f}" for j in range(1, k + 1) for f in ("class", "score")]
-                    + ["views"])
+                    + ["views", "readable_frames", "header_frames"])
     for row, index in enumerate(outputs.indices):
         tops = [v for c in top_k(probs[row], k) for v in (int(c), f"{probs[row, c]:.6f}")]
-        writer.writerow([dataset.path(int(index)), int(outputs.labels[row])] + tops + [outputs.views])
+        frames = list(outputs.short.get(int(index), ("", "")))
+        writer.writerow([dataset.path(int(index)), int(outputs.labels[row])] + tops + [outputs.views] + frames)
     return buffer.getvalue()
 
 
@@ -49,9 +54,9 @@ def worst_classes(per_class: Dict[int, float], labels: Optional[LabelMap], count
 
 def log_results(results: Dict, worst) -> None:
     logger = get_logger()
-    logger.info("[TEST] %d of %d videos scored, %d failed: top1 %.4f top5 %.4f mean class accuracy %.4f",
-                results["scored"], results["videos"], results["failed"], results["top1"], results["top5"],
-                results["mean_class_accuracy"])
+    logger.info("[TEST] %d of %d videos scored (%d from part of their frames), %d failed: top1 %.4f top5 %.4f "
+                "mean class accuracy %.4f", results["scored"], results["videos"], results["short"],
+                results["failed"], results["top1"], results["top5"], results["mean_class_accuracy"])
     for item in results["failures"]:
         logger.warning("[TEST] not scored: %s (%s)", item["path"], item["reason"])
     logger.info("[TEST] worst classes: %s", ", ".join(
@@ -75,6 +80,8 @@ def test_model(cfg: Dict, weights: str, parallel: bool = True, use_amp: bool = F
     metric = build_metric(cfg["METRIC"])
     results = summarize(outputs, metric, model.head.loss_func)
     results["failures"] = [{"path": loader.dataset.path(i), "reason": r} for i, r in sorted(outputs.failures.items())]
+    results["short_videos"] = [{"path": loader.dataset.path(i), "readable_frames": readable, "header_frames": promised}
+                               for i, (readable, promised) in sorted(outputs.short.items())]
     results.update(views=outputs.views, weights=weights, config=json.loads(json.dumps(cfg)))
     worst = worst_classes(metric.per_class_accuracy(), labels)
     log_results(results, worst)

@@ -192,6 +192,7 @@ class Trainer:
             meter.data_ready()
             inputs, meta = split_batch(batch)
             self.failures.record(meta.failures)
+            self.failures.record_short(meta.short)
             # Training progress in [0, 1] for schedules inside the model (STTS's sigma decay).
             set_training_progress(unwrap(self.model), (self.epoch * total + self.step) / (self.epochs * total))
             with self.precision.autocast():
@@ -248,9 +249,10 @@ class Trainer:
     def log_epoch_end(self, meter: ProgressMeter) -> None:
         averages = " ".join(f"{k}: {v:.5f}" for k, v in meter.averages().items())
         skipped = f", {self.skipped_updates} update(s) skipped by the loss scaler" if self.scaler else ""
-        self.logger.info("END epoch [%d/%d] train %s time %.1fs, %d unreadable video(s) replaced%s",
-                         self.epoch + 1, self.epochs, averages, time.time() - meter.start,
-                         self.failures.end_epoch(), skipped)
+        failed, short = self.failures.end_epoch()
+        self.logger.info("END epoch [%d/%d] train %s time %.1fs, %d unreadable video(s) replaced, %d sampled "
+                         "from part of their frames%s", self.epoch + 1, self.epochs, averages,
+                         time.time() - meter.start, failed, short, skipped)
         self.skipped_updates = 0
 
     def validate_epoch(self, epoch: int) -> None:

@@ -5,7 +5,6 @@ within a few grey levels, so sampled frame numbers can be recovered from decoded
 ``make_video`` writes with ``cv2.VideoWriter``; ``make_avi`` writes the AVI bytes itself, for the
 files a writer will not make (odd sizes, greyscale JPEGs, a lying header, corrupt frames).
 """
-import logging
 import struct
 from pathlib import Path
 from typing import Callable, List, Optional
@@ -123,21 +122,6 @@ def make_avi(tmp_path: Path) -> Callable[..., Path]:
         return write_mjpg_avi(tmp_path / name, jpegs, width, height, header_frames)
 
     return make
-
-
-@pytest.fixture
-def pv_log():
-    """Messages of the ``paddlevideo`` logger (the CLI's setup stops it propagating to caplog)."""
-    messages: List[str] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            messages.append(record.getMessage())
-
-    logger, handler = logging.getLogger("paddlevideo"), Collect(logging.INFO)
-    logger.addHandler(handler)
-    yield messages
-    logger.removeHandler(handler)
 
 
 @pytest.fixture

@@ -2,9 +2,9 @@
 
 Broken files must raise ``DecodeError`` naming the file and a specific reason; unusual but valid
 files (greyscale, odd sizes, fewer frames than ``num_seg``, thousands of frames) must give the
-right frames. Cases that concern both backends run twice: ``decord`` (``cv2.VideoCapture`` made
-unusable, so a pass cannot come from the fallback) and ``opencv`` (decord made unable to open
-anything, so ``open_video`` falls back).
+right frames. Cases that concern both backends run twice: ``decord`` (OpenCV's reads made
+unusable, so a pass cannot come from the fallback; OpenCV still reads the header's frame count) and
+``opencv`` (decord made unable to open anything, so ``open_video`` falls back).
 """
 from pathlib import Path
 from typing import Dict
@@ -22,8 +22,10 @@ from paddlevideo.loader.pipelines.decode import (
     OpenCVVideoReader,
     open_video,
 )
+from paddlevideo.loader.pipelines.sample import readable_frames
 
 LONG_FRAMES = 2400
+EXAMPLE_VIDEO = Path(__file__).resolve().parents[2] / "data" / "example" / "BrushingTeeth.avi"
 REAL_CAPTURE = cv2.VideoCapture
 REAL_DECORD = decord.VideoReader
 
@@ -44,7 +46,7 @@ def forbid_decord(monkeypatch) -> None:
 @pytest.fixture(params=["decord", "opencv"])
 def backend(request, monkeypatch) -> str:
     if request.param == "decord":
-        monkeypatch.setattr(cv2, "VideoCapture", refuse)
+        monkeypatch.setattr(OpenCVVideoReader, "read", refuse)
     else:
         forbid_decord(monkeypatch)
     return request.param
@@ -108,27 +110,44 @@ def test_file_cut_in_half_gives_a_clip_of_its_readable_frames(make_avi, frame_id
     assert indices.max() < results["decodable_len"] <= results["frames_len"]
 
 
-def test_corrupt_tail_samples_the_decodable_prefix_and_warns(make_avi, frame_ids, pv_log):
+def test_corrupt_tail_samples_the_decodable_prefix_and_says_so(make_avi, frame_ids):
     """The container lists 20 frames but 12-19 are garbage: decord opens the file and fails the
     read, OpenCV decodes frames 0-11; sampling retries within the first 10 frames."""
     results = clip(make_avi("tail.avi", corrupt_from=12))
     assert results["frames_len"] == 20 and results["decodable_len"] == 10
     assert results["frame_indices"].tolist() == [0, 2, 4, 6]
     assert frame_ids(results["imgs"]).tolist() == [0, 2, 4, 6]
-    assert any("tail.avi" in m and "header says 20" in m and "only the first 10" in m
-               for m in pv_log)
+    assert readable_frames(results) == (10, 20)
 
 
-def test_header_count_larger_than_the_frames(make_avi, frame_ids, monkeypatch, pv_log):
-    """The AVI headers claim 60 frames, 20 exist. decord counts the index entries (20); OpenCV
-    believes the header (60), so its clip comes from the first 15 frames, with a warning."""
+def test_header_count_larger_than_the_frames(make_avi, frame_ids, monkeypatch):
+    """The AVI headers claim 60 frames, 20 exist. decord counts the index entries (20) and samples
+    those; OpenCV believes the header (60), so its clip comes from the first 15 frames. Either way
+    the header's 60 is the promise the clip is measured against."""
     path = make_avi("claims60.avi", header_frames=60)
-    assert clip(path)["frames_len"] == 20
+    results = clip(path)
+    assert results["frames_len"] == 20 and results["header_frames"] == 60
+    assert readable_frames(results) == (20, 60)
     forbid_decord(monkeypatch)
     results = clip(path)
     assert results["frames_len"] == 60 and results["decodable_len"] == 15
     assert frame_ids(results["imgs"]).tolist() == results["frame_indices"].tolist() == [1, 4, 7, 10]
-    assert any("claims60.avi" in m and "header says 60" in m for m in pv_log)
+    assert readable_frames(results) == (15, 60)
+
+
+@pytest.mark.parametrize("kilobytes, readable", [(20, 3), (60, 18)])
+def test_download_cut_short_is_sampled_from_its_frames_and_measured_against_the_header(
+        kilobytes, readable, tmp_path):
+    """A real UCF101 clip (MPEG-4 part 2 .avi, 175 frames) cut after its first kilobytes, as an
+    interrupted download leaves it: the index is lost, decord counts the frames present, OpenCV's
+    header still says 175."""
+    path = tmp_path / "cut.avi"
+    path.write_bytes(EXAMPLE_VIDEO.read_bytes()[:kilobytes * 1000])
+    results = clip(path, num_seg=8)
+    assert results["header_frames"] == 175
+    assert results["frame_indices"].max() < readable
+    assert readable_frames(results) == (readable, 175)
+    assert readable_frames(clip(EXAMPLE_VIDEO, num_seg=8)) is None  # the whole file
 
 
 def test_frames_neither_backend_decodes_give_both_reasons(make_avi):
@@ -271,7 +290,7 @@ def test_long_video_decord_asks_only_for_the_sampled_frames(long_videos, monkeyp
             return super().get_batch(indices)
 
     monkeypatch.setattr(decord, "VideoReader", RecordingReader)
-    monkeypatch.setattr(cv2, "VideoCapture", refuse)
+    monkeypatch.setattr(OpenCVVideoReader, "read", refuse)
     results = clip(long_videos["MJPG"], num_seg=8)
     indices = results["frame_indices"].tolist()
     assert results["frames_len"] == LONG_FRAMES and len(indices) == 8

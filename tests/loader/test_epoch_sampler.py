@@ -58,7 +58,7 @@ def test_per_sample_seeds_make_clips_independent_of_order_and_workers(tmp_path):
             return {"filename": line, "label": 0}
 
         def load(self, idx):
-            return np.random.rand(3).astype(np.float32)
+            return np.random.rand(3).astype(np.float32), None
 
     (tmp_path / "l.txt").write_text("a\nb\nc\n")
     ds = Draws(str(tmp_path / "l.txt"), pipeline={})

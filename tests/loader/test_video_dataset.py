@@ -40,9 +40,9 @@ def test_list_parsing_prefix_suffix_blank_lines_and_spaces(tmp_path, make_video)
 
 def test_getitem_returns_float32_clip_and_int64_label(tmp_path, make_video, frame_ids):
     make_video("a.avi", num_frames=20)
-    imgs, label, index, failures = make_dataset(tmp_path, ["a.avi 5"])[0]
+    imgs, label, index, failures, short = make_dataset(tmp_path, ["a.avi 5"])[0]
     assert imgs.dtype == np.float32 and imgs.shape == (3, 4, 32, 32)
-    assert (label, index, failures) == (5, 0, ())
+    assert (label, index, failures, short) == (5, 0, (), None)
     expected = (10 * np.array([2, 7, 12, 17]) / 255 - 0.5) / 0.5
     np.testing.assert_allclose(imgs.mean(axis=(0, 2, 3)), expected, atol=0.04)
 

@@ -23,6 +23,7 @@ import paddle
 
 from paddlevideo.loader.errors import DecodeError
 from paddlevideo.loader.pipelines import Compose
+from paddlevideo.loader.pipelines.sample import readable_frames
 from paddlevideo.registry import ConfigError
 from paddlevideo.utils.dataset_lists import list_lines
 
@@ -33,12 +34,15 @@ class ClipSample(NamedTuple):
     """One item of a clip dataset.
 
     ``imgs`` is the pipeline's float32 clip, or None when sample ``index`` failed (valid/test);
-    ``failures`` lists ``(index, reason)`` of every sample that failed while producing this item.
+    ``failures`` lists ``(index, reason)`` of every sample that failed while producing this item;
+    ``short`` is ``(readable, promised)`` frames when the clip came from part of its video only (its
+    header promises more frames than were readable: ``readable_frames``), else None.
     """
     imgs: Optional[np.ndarray]
     label: int
     index: int
     failures: Tuple[Tuple[int, str], ...]
+    short: Optional[Tuple[int, int]] = None
 
 
 def parse_label(text: str, where: str, num_classes: Optional[int]) -> int:
@@ -144,10 +148,11 @@ class ClipDataset(paddle.io.Dataset):
     def label(self, idx: int) -> int:
         return self.samples[idx]["label"]
 
-    def load(self, idx: int) -> np.ndarray:
-        """Run the pipeline on sample ``idx``: its float32 clip. DecodeError propagates."""
+    def load(self, idx: int) -> Tuple[np.ndarray, Optional[Tuple[int, int]]]:
+        """Run the pipeline on sample ``idx``: its float32 clip and :func:`readable_frames`.
+        DecodeError propagates."""
         results = self.pipeline(dict(self.samples[idx]))
-        return np.asarray(results["imgs"], dtype=np.float32)
+        return np.asarray(results["imgs"], dtype=np.float32), readable_frames(results)
 
     def _other_index(self, idx: int) -> int:
         """A uniformly random index other than ``idx`` (``idx`` itself if it is the only one)."""
@@ -164,7 +169,8 @@ class ClipDataset(paddle.io.Dataset):
         failures, current = [], idx
         while True:
             try:
-                return ClipSample(self.load(current), self.label(current), current, tuple(failures))
+                imgs, short = self.load(current)
+                return ClipSample(imgs, self.label(current), current, tuple(failures), short)
             except DecodeError as err:
                 failures.append((current, err.reason or str(err)))
             if self.test_mode or len(failures) > self.num_retries:

@@ -7,7 +7,11 @@ container; ``Sampler`` later asks the reader for exactly the chosen frame indice
 The reader contract (shared by every source of frames -- video files, raw-frame folders):
 ``len(reader)`` is the number of frames the source claims to have, and
 ``reader.read(indices)`` returns uint8 RGB frames ``[K, H, W, 3]`` in the order of ``indices``
-(repeats allowed) or raises ``DecodeError`` naming the file.
+(repeats allowed) or raises ``DecodeError`` naming the file. A video reader also has
+``header_frames``, the count its container's header promises, which can exceed ``len``: an .avi cut
+short during a download loses its index, and decord then counts the frames that are there (1 of 259
+in the first 20 kB of a UCF101 clip) while the header still says 259. The dataset and ``predict.py``
+compare the two to say that a clip came from part of a video (``Sampler`` and ``readable_frames``).
 
 The default backend (``decord``) uses two libraries, because neither reads every file: decord
 first (one batched, seeking read); OpenCV (``cv2.VideoCapture`` on FFmpeg) when decord cannot open
@@ -167,6 +171,11 @@ class OpenCVVideoReader:
     def __len__(self) -> int:
         return self._frames_len
 
+    @property
+    def header_frames(self) -> int:
+        """OpenCV's count is the header's (see the module docstring)."""
+        return self._frames_len
+
     def _move_to(self, index: int) -> bool:
         """Position the capture so that the next ``read()`` returns frame ``index``."""
         gap = -1 if self._next is None else index - self._next
@@ -209,8 +218,9 @@ class FallbackVideoReader:
 
     Why per read rather than switching for good: decord's failures on truncated files vary from
     run to run, and OpenCV only helps with the frames it can decode itself; trying both on each
-    read returns the frames whichever backend can give. OpenCV is opened on the first failure.
-    ``len`` is decord's frame count, the one the sampler saw.
+    read returns the frames whichever backend can give. ``len`` is decord's frame count, the one
+    the sampler samples from; ``header_frames`` is the larger of that and OpenCV's, which reads the
+    container's header (OpenCV is opened at once for it: it parses only the header).
 
     Args:
         path: the video file.
@@ -222,6 +232,8 @@ class FallbackVideoReader:
         self._decord = primary
         self._opencv: Optional[OpenCVVideoReader] = None
         self._opencv_error: Optional[DecodeError] = None
+        opencv = self._open_opencv()
+        self.header_frames = max(len(primary), opencv.header_frames if opencv else 0)
 
     def __len__(self) -> int:
         return len(self._decord)
@@ -339,6 +351,10 @@ class PyAVVideoReader:
     def __len__(self) -> int:
         return self._frames_len
 
+    @property
+    def header_frames(self) -> int:
+        return self._frames_len
+
     def _decode_sorted(self, unique: List[int]) -> List[np.ndarray]:
         wanted, frames, decoded = set(unique), [], 0
         with self._av.open(self.path) as container:
@@ -388,9 +404,10 @@ class VideoDecoder:
     """Opens ``results['filename']`` as a frame reader (nothing decoded yet).
 
     Requires: ``filename``.
-    Adds: ``reader`` (see the module docstring; consumed and removed by ``Sampler``) and
+    Adds: ``reader`` (see the module docstring; consumed and removed by ``Sampler``),
     ``frames_len`` (the frame count of the backend that opened the file -- with ``decord``,
-    decord's, else OpenCV's -- which may exceed what actually decodes).
+    decord's, else OpenCV's -- which may exceed what actually decodes) and ``header_frames`` (what
+    the container's header promises, >= ``frames_len``).
 
     Args:
         backend: ``'decord'`` (default): decord with OpenCV as its fallback (see ``open_video``);
@@ -429,4 +446,5 @@ class VideoDecoder:
             raise DecodeError(path, "the container reports 0 frames")
         results["reader"] = reader
         results["frames_len"] = frames_len
+        results["header_frames"] = max(reader.header_frames, frames_len)
         return results

@@ -7,8 +7,7 @@ stride of ``dense_stride`` frames from one start position; TimeSformer (official
 arithmetic (``tsn_indices`` / ``dense_indices`` / ``linspace_indices``, testable without videos)
 followed by a single ``reader.read`` of the chosen indices (see ``decode.py`` for the reader contract).
 """
-import logging
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -17,7 +16,10 @@ from paddlevideo.registry import PIPELINES
 
 from .compose import check_positive_int, require_keys
 
-logger = logging.getLogger("paddlevideo")
+# A clip is reported as coming from part of its video when fewer than this fraction of the frames its
+# header promises were readable: container counts estimated from the duration (no count stored) can
+# be off by a frame or two; a download cut short or a corrupt tail loses far more.
+SHORT_FRACTION = 0.95
 
 
 def tsn_indices(frames_len: int, num_seg: int, seg_len: int, valid_mode: bool,
@@ -233,7 +235,8 @@ class Sampler:
         """Sample and read; on failure sample again within the first half, down to one frame.
 
         A container's header can promise more frames than decode (seen: 444 vs 68). The first
-        error is raised if nothing decodes.
+        error is raised if nothing decodes. The dataset and ``predict.py`` report a clip sampled from
+        part of its video (``readable_frames``).
 
         Returns:
             (frames uint8 [K, H, W, 3], indices int64 [K], length of the prefix sampled from).
@@ -249,7 +252,17 @@ class Sampler:
                     raise first_error from None
                 length //= 2
                 continue
-            if length != frames_len:
-                logger.warning("%s: header says %d frames but only the first %d could be sampled",
-                               path, frames_len, length)
             return frames, indices, length
+
+
+def readable_frames(results: Dict[str, Any]) -> Optional[Tuple[int, int]]:
+    """``(readable, promised)`` frames of a sampled video when the clip came from part of it, else None.
+
+    ``readable`` is the length of the prefix ``Sampler`` sampled from; ``promised`` the larger of the
+    container header's count (``header_frames``, from ``VideoDecoder``) and the backend's count.
+    """
+    if "decodable_len" not in results:
+        return None
+    readable = int(results["decodable_len"])
+    promised = max(int(results.get("header_frames", 0)), int(results["frames_len"]))
+    return (readable, promised) if readable < SHORT_FRACTION * promised else None
