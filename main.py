@@ -1,9 +1,12 @@
 """Train or test a video model from a config: ``python main.py -c CONFIG [--validate | --test -w W]``."""
 import argparse
+import logging
 import sys
 
 from paddlevideo.cpu import setup_cpu
+from paddlevideo.errors import OutputDirError
 from paddlevideo.registry import ConfigError
+from paddlevideo.utils.atomic import describe_write_error
 from paddlevideo.utils.cli import run_reporting_errors
 from paddlevideo.utils.config import DEFAULT_SEED, format_config, get_config
 from paddlevideo.utils.logger import setup_logger
@@ -45,6 +48,18 @@ def check_supported(args: argparse.Namespace) -> None:
                               f"python -m paddle.distributed.launch main.py ...")
 
 
+def open_log(cfg: dict, filename: str, rank: int) -> logging.Logger:
+    """The logger, now also writing ``output_dir/filename``.
+
+    Raises:
+        OutputDirError: ``output_dir`` cannot take the log (read-only, full), as one line.
+    """
+    try:
+        return setup_logger(cfg["output_dir"], level=cfg.get("log_level", "INFO"), filename=filename, rank=rank)
+    except OSError as err:
+        raise OutputDirError(f"cannot write {filename}: {describe_write_error(err, cfg['output_dir'])}") from err
+
+
 def run(args: argparse.Namespace) -> None:
     check_supported(args)
     import paddle.distributed as dist
@@ -55,8 +70,7 @@ def run(args: argparse.Namespace) -> None:
     setup_logger(rank=dist.get_rank())  # the console, for what reading the config has to say
     cfg = get_config(args.config, overrides=args.override, show=False)
     select_device()
-    logger = setup_logger(cfg["output_dir"], level=cfg.get("log_level", "INFO"),
-                          filename="test.log" if args.test else "train.log", rank=dist.get_rank())
+    logger = open_log(cfg, "test.log" if args.test else "train.log", dist.get_rank())
     logger.info("%s", setup_cpu().summary())
     logger.info("config %s (overrides %s):\n%s", args.config, args.override, format_config(cfg))
     seed = args.seed if args.seed is not None else cfg.get("seed", DEFAULT_SEED)

@@ -38,3 +38,10 @@ class DataError(RuntimeError):
 
 class TrainingError(RuntimeError):
     """Training cannot go on (e.g. a non-finite loss); the message says where and what is left."""
+
+
+class OutputDirError(TrainingError):
+    """``output_dir`` cannot take this run's files: it is full, read-only, or another run holds it.
+
+    A :class:`TrainingError`, so every entry point already reports it as one ``error:`` line.
+    """

@@ -98,7 +98,15 @@ class Trainer:
         return os.path.join(self.out, f"{self.name}_{tag}")
 
     def save(self, tag: str, validated: bool = True) -> None:
-        """Save the run at its current position as ``<model_name>_<tag>.pdparams/.pdopt`` (rank 0)."""
+        """Save the run at its current position as ``<model_name>_<tag>.pdparams/.pdopt`` (rank 0).
+
+        A save that fails (``output_dir`` full or read-only) stops the run rather than training on
+        without checkpoints: work that cannot be saved is lost at the next stop anyway, while the
+        previous pair is whole and ``--resume auto`` continues from it once the directory has room.
+
+        Raises:
+            OutputDirError: naming the directory, its free space and the last good checkpoint.
+        """
         prefix = self.checkpoint_prefix(tag)
         if rank() == 0:
             state = {"epoch": self.epoch, "step": self.step, "best_top1": self.best_top1,
@@ -106,7 +114,8 @@ class Trainer:
                      "optimizer": optimizer_state_for_saving(self.optimizer, unwrap(self.model))}
             if self.scaler:
                 state["scaler"] = self.scaler.state_dict()
-            save_checkpoint(prefix, unwrap(self.model).state_dict(), state)
+            with reporting_save_errors(prefix, self.last_checkpoint):
+                save_checkpoint(prefix, unwrap(self.model).state_dict(), state)
             self.logger.info("saved %s.pdparams (epoch %d, step %d)", prefix, self.epoch + (self.step > 0),
                              self.step)
         self.last_checkpoint = prefix + ".pdparams"
@@ -267,7 +276,9 @@ class Trainer:
         if results["scored"] and results["top1"] > self.best_top1:
             self.best_top1 = results["top1"]
             if rank() == 0:
-                save_atomic(unwrap(self.model).state_dict(), self.checkpoint_prefix("best") + ".pdparams")
+                best = self.checkpoint_prefix("best") + ".pdparams"
+                with reporting_save_errors(best, self.last_checkpoint):
+                    save_atomic(unwrap(self.model).state_dict(), best)
             self.logger.info("new best top1 %.4f -> %s.pdparams", self.best_top1,
                              self.checkpoint_prefix("best"))
 
@@ -301,14 +312,18 @@ def train_model(cfg: Dict, weights: Optional[str] = None, parallel: bool = True,
     PaddleVideo's signature and meaning: ``parallel`` is implied by how the process was launched (kept
     for compatibility), ``max_iters`` caps the batches of every epoch, ``profiler_options`` profiles a
     range of steps (``utils/profiler.py``). Fleet training is not supported (``paddle.distributed.launch``
-    data parallelism is).
+    data parallelism is). Rank 0 holds ``output_dir``'s run lock throughout (``utils/run_lock.py``).
+
+    Raises:
+        OutputDirError: another live run trains into ``output_dir``, or a checkpoint cannot be saved.
     """
     if use_fleet:
         raise ConfigError("fleet training (--fleet) is not supported; launch with "
                           "python -m paddle.distributed.launch for data-parallel training")
     options = TrainOptions(weights, validate, use_amp, amp_level or "O1", amp_dtype, resume, seed, max_iters,
                            profiler_options)
-    trainer = Trainer(cfg, options)
-    if resume:
-        trainer.resume(resume)
-    return trainer.fit()
+    with run_lock(cfg["output_dir"]) if rank() == 0 else nullcontext():
+        trainer = Trainer(cfg, options)
+        if resume:
+            trainer.resume(resume)
+        return trainer.fit()

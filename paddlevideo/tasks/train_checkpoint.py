@@ -3,9 +3,10 @@
 ``<prefix>.pdparams`` holds the model weights only (so PaddleVideo and ``-w`` load it as before);
 ``<prefix>.pdopt`` holds everything else a resume needs -- optimizer (with the LR schedule), loss
 scaler, epoch and step within it, best metric, seed, the Python/numpy/Paddle RNG states -- plus a
-CRC of the ``.pdparams`` file it belongs with. Each file is written atomically, weights first, so a
-crash at any moment leaves either a complete pair or a pair whose CRC does not match; ``--resume
-auto`` skips the latter and takes the newest complete checkpoint instead.
+CRC of the ``.pdparams`` file it belongs with. Both files are written to temporaries and renamed
+together, so a failed save keeps the previous pair, and a crash at any moment leaves either a
+complete pair or a pair whose CRC does not match; ``--resume auto`` skips the latter and takes the
+newest complete checkpoint instead.
 """
 import glob
 import io
@@ -13,14 +14,16 @@ import os
 import random
 import re
 import zlib
-from typing import Any, Dict, Optional, Tuple
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, Optional, Tuple
 
 import numpy as np
 import paddle
 from paddle.base.libpaddle import GeneratorState
 
-from ..registry import ConfigError
-from ..utils.checkpoint import load_file, save_atomic
+from ..errors import ConfigError, OutputDirError
+from ..utils.atomic import atomic_paths, describe_write_error
+from ..utils.checkpoint import load_file
 from ..utils.logger import get_logger
 from ..utils.safe_pickle import PADDLE_GLOBALS, RestrictedUnpickler
 
@@ -117,9 +120,35 @@ def legacy_to_plain(states: Dict) -> Dict:
 
 
 def save_checkpoint(prefix: str, weights: Dict, state: Dict) -> None:
-    """Write ``prefix.pdparams`` then ``prefix.pdopt`` (with the weights' CRC), each atomically."""
-    save_atomic(weights, prefix + WEIGHTS)
-    save_atomic({**state, "weights_crc": file_crc(prefix + WEIGHTS), "rng": rng_states()}, prefix + STATE)
+    """Write ``prefix.pdparams`` and ``prefix.pdopt`` (with the weights' CRC) as one unit.
+
+    Both files are written in full to temporaries and renamed only when both are on the disk, weights
+    first (the ``.pdopt`` stays the newest file of a save). A save that fails -- a full disk, a
+    directory turned read-only -- thus leaves the previous pair of this name whole and no temporary;
+    only a crash between the two renames can leave a mismatched pair, which ``--resume auto`` skips.
+    """
+    with atomic_paths(prefix + WEIGHTS, prefix + STATE) as (weights_tmp, state_tmp):
+        paddle.save(weights, weights_tmp)
+        paddle.save({**state, "weights_crc": file_crc(weights_tmp), "rng": rng_states()}, state_tmp)
+
+
+@contextmanager
+def reporting_save_errors(target: str, last_good: str) -> Iterator[None]:
+    """Turn an ``OSError`` while saving ``target`` into one clear :class:`OutputDirError`.
+
+    Args:
+        target: the file or checkpoint prefix being written.
+        last_good: the checkpoint a resume would start from, for the message.
+
+    Raises:
+        OutputDirError: naming the directory, why it cannot be written, its free space and ``last_good``.
+    """
+    try:
+        yield
+    except OSError as err:
+        reason = describe_write_error(err, os.path.dirname(os.path.abspath(target)))
+        raise OutputDirError(f"cannot save {os.path.basename(target)}: {reason}; stopping. The last good "
+                             f"checkpoint is {last_good}") from err
 
 
 def prefix_of(path: str) -> str:
