@@ -8,6 +8,7 @@ from ..cpu import limit_worker_threads, one_opencv_thread_for_workers
 from ..registry import DATASETS, ConfigError, build
 from ..utils.runtime import rank, world_size
 from .batch import collate_clips
+from .dataset.base import DEFAULT_READ_TIMEOUT
 from .pipelines import Compose
 from .sampler import EpochBatchSampler
 
@@ -17,13 +18,15 @@ BATCH_KEYS = {"train": ("batch_size", "num_workers"),
 
 
 def build_dataset(cfg: Dict, mode: str):
-    """Build the ``mode`` dataset with its pipeline; labels are checked against the head's classes."""
+    """Build the ``mode`` dataset with its pipeline; labels are checked against the head's classes and
+    every read has ``DATASET.read_timeout`` (``loader/deadline.py``)."""
     if mode not in cfg["DATASET"]:
         raise ConfigError(f"DATASET: no '{mode}' entry (needed for {mode})")
     if mode not in cfg["PIPELINE"]:
         raise ConfigError(f"PIPELINE: no '{mode}' entry (needed for {mode})")
     return build(cfg["DATASET"][mode], DATASETS, key="format", pipeline=Compose(cfg["PIPELINE"][mode]),
-                 num_classes=cfg["MODEL"]["head"]["num_classes"], test_mode=mode != "train")
+                 num_classes=cfg["MODEL"]["head"]["num_classes"], test_mode=mode != "train",
+                 read_timeout=cfg["DATASET"].get("read_timeout", DEFAULT_READ_TIMEOUT))
 
 
 def loader_settings(dataset_cfg: Dict, mode: str):
@@ -59,6 +62,7 @@ def worker_signals() -> None:
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _exit_after_grace)
+    signal.set_wakeup_fd(-1)  # the main process's stop pipe (utils/stop_flag.py) is not the worker's
 
 
 def close_loader_iterator(iterator) -> None:

@@ -35,12 +35,29 @@ from ..utils.meters import ProgressMeter
 from ..utils.metrics_writer import MetricsWriter
 from ..utils.preemption import StopRequest
 from ..utils.profiler import StepProfiler
+from ..utils.run_lock import run_lock
 from ..utils.runtime import Precision, init_distributed, rank, world_size
 from .accumulation import AccumulationGroups, accumulation_steps
 from .eval_forward import build_eval_forward
 from .evaluate import evaluate, summarize, unwrap
 from .failures import TrainingFailures, max_failure_ratio
-from .train_checkpoint import find_resumable, load_checkpoint, restore_rng_states, save_checkpoint
+from .train_checkpoint import (
+    find_resumable,
+    load_checkpoint,
+    reporting_save_errors,
+    restore_rng_states,
+    save_checkpoint,
+)
+
+
+def until_stopped(batches, stop: StopRequest):
+    """The loader's batches, ending early when a read was abandoned because the run is stopping
+    (``loader/deadline.py``: the loader raises; any other loader error still propagates)."""
+    try:
+        yield from batches
+    except Exception:
+        if not stop.requested_here():
+            raise
 
 
 @dataclass
@@ -197,7 +214,7 @@ class Trainer:
 
     def run_batches(self, batches, meter: ProgressMeter, stop: StopRequest) -> bool:
         total, log_interval = self.groups.num_batches, self.cfg.get("log_interval", 10)
-        for batch in batches:
+        for batch in until_stopped(batches, stop):
             meter.data_ready()
             inputs, meta = split_batch(batch)
             self.failures.record(meta.failures)
@@ -222,6 +239,8 @@ class Trainer:
                 return False
             if self.step == total:  # --max_iters may end the epoch before the sampler does
                 break
+        if self.step < total and stop.requested_here():  # the loader gave up a read for the stop
+            return not self.checkpoint_due(stop, closes_group=False)
         return True
 
     def updates_done(self) -> int:

@@ -23,7 +23,8 @@ from .pipeline_config import pipeline_ops
 
 SECTIONS = ("MODEL", "DATASET", "PIPELINE", "OPTIMIZER", "METRIC", "INFERENCE")
 DATASET_KEYS = {"batch_size", "num_workers", "valid_batch_size", "valid_num_workers", "test_batch_size",
-                "test_num_workers", "train", "valid", "test", "max_failure_ratio", "label_file"}
+                "test_num_workers", "train", "valid", "test", "max_failure_ratio", "label_file",
+                "read_timeout"}
 INFERENCE_KEYS = {"num_seg", "target_size", "views"}
 # Top-level run settings and their types (everything else at the top level is a section).
 TOP_LEVEL = {"model_name": str, "epochs": int, "log_interval": int, "save_interval": int,
@@ -84,7 +85,7 @@ def check_components(cfg: Dict) -> None:
     for mode in ("train", "valid", "test"):
         if mode in cfg["DATASET"]:
             _check_named(cfg["DATASET"][mode], DATASETS, f"DATASET.{mode}", key="format",
-                         injected=("pipeline", "num_classes", "test_mode"))
+                         injected=("pipeline", "num_classes", "test_mode", "read_timeout"))
     for mode, pipeline in cfg["PIPELINE"].items():
         for where, name, kwargs in mode_ops(mode, pipeline):
             check_kwargs(PIPELINES.get(name), kwargs, f"{where} ({name})")

@@ -157,7 +157,7 @@ def test_built_from_the_registry_and_config_keys_checked(tmp_path):
 def test_reads_only_the_sampled_frame_files(tmp_path, monkeypatch):
     make_frames(tmp_path / "clip", num_frames=20)
     read = record_reads(monkeypatch)
-    imgs = frame_dataset(tmp_path, ["clip 20 0"])[0].imgs
+    imgs = frame_dataset(tmp_path, ["clip 20 0"], read_timeout=0)[0].imgs  # read here, where it is recorded
     assert imgs.shape == (3, 4, 32, 32) and imgs.dtype == np.float32
     assert read == ["img_00003.jpg", "img_00008.jpg", "img_00013.jpg", "img_00018.jpg"]
     expected = (FRAME_STEP * np.array([2, 7, 12, 17]) / 255 - 0.5) / 0.5

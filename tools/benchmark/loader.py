@@ -1,7 +1,7 @@
 """Clips per second through a config's training data pipeline, from videos and from raw frames.
 
     python tools/benchmark/loader.py [-c CONFIG] [--samples 64] [--batch_size 8] [--workers 0 1 2]
-        [--sources videos frames] [--passes 3] [--profile] [--cv2_threads N]
+        [--sources videos frames] [--passes 3] [--profile] [--cv2_threads N] [--read_timeouts 60 0]
 
 The shipped example videos (``data/example/*.avi``, 320x240 UCF101 clips) are repeated in a
 temporary list to ``--samples`` entries and loaded with the project's own ``build_loader`` and the
@@ -9,8 +9,10 @@ config's ``PIPELINE.train`` (decode, sample, scale, crop, flip, colour jitter, n
 training does. For raw frames, the same videos are first extracted with OpenCV into the temporary
 folder as ``<video>/img_00001.jpg, ...`` and read with ``FrameDataset`` + ``FrameDecoder``.
 
-Each (source, workers) row is the median of ``--passes`` full passes over the list (worker start-up
-included, as Paddle starts workers anew for every epoch). ``--profile`` adds the mean time of each
+Each (source, workers, read timeout) row is the median of ``--passes`` full passes over the list
+(worker start-up included, as Paddle starts workers anew for every epoch). ``--read_timeouts 60 0``
+compares reads in a reader process with a deadline (``DATASET.read_timeout``, the default) against
+reads in the loading process itself. ``--profile`` adds the mean time of each
 pipeline op per clip, measured in this process. The model is not run: this is the input side only.
 """
 import argparse
@@ -105,10 +107,11 @@ def prepare_sources(tmp: str, samples: int, sources: Sequence[str]) -> Dict[str,
 
 
 def source_overrides(source: str, prefix: str, list_path: str, batch_size: int,
-                     workers: int) -> List[str]:
+                     workers: int, read_timeout: float) -> List[str]:
     """Config overrides pointing ``DATASET.train`` at the temporary list of ``source``."""
     overrides = [f"DATASET.train.data_prefix={prefix}", f"DATASET.train.file_path={list_path}",
-                 f"DATASET.batch_size={batch_size}", f"DATASET.num_workers={workers}"]
+                 f"DATASET.batch_size={batch_size}", f"DATASET.num_workers={workers}",
+                 f"DATASET.read_timeout={read_timeout}"]
     if source == "frames":
         overrides += ["DATASET.train.format=FrameDataset",
                       "PIPELINE.train.decode.name=FrameDecoder"]
@@ -177,6 +180,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         default=["videos", "frames"])
     parser.add_argument("--passes", type=int, default=3, help="timed passes per row (median)")
     parser.add_argument("--profile", action="store_true", help="also time each op in-process")
+    parser.add_argument("--read_timeouts", type=float, nargs="+", default=[60.0],
+                        help="DATASET.read_timeout values to compare (0: read in the loading process)")
     parser.add_argument("--cv2_threads", type=int, default=None,
                         help="cv2.setNumThreads before the loaders start (default: OpenCV's own, "
                              "as in training); workers inherit it")
@@ -195,18 +200,19 @@ def run_benchmark(args: argparse.Namespace) -> int:
     print(f"config: {os.path.relpath(args.config, ROOT)}, PIPELINE.train; {args.samples} samples "
           f"from {', '.join(EXAMPLE_VIDEOS)} (320x240); batch {args.batch_size}; "
           f"median of {args.passes} passes\n")
-    print("| source | workers | clips/pass | s/pass (min-max) | clips/s | failed |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| source | workers | read_timeout | clips/pass | s/pass (min-max) | clips/s | failed |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     profiles = {}
     with tempfile.TemporaryDirectory(prefix="benchmark_loader_") as tmp:
         for source, (prefix, list_path) in prepare_sources(tmp, args.samples, args.sources).items():
             for workers in args.workers:
-                cfg = get_config(args.config, overrides=source_overrides(
-                    source, prefix, list_path, args.batch_size, workers))
-                seconds, clips, failures = time_passes(cfg, args.passes)
-                median = statistics.median(seconds)
-                print(f"| {source} | {workers} | {clips} | {median:.2f} ({min(seconds):.2f}-"
-                      f"{max(seconds):.2f}) | {clips / median:.1f} | {failures} |", flush=True)
+                for timeout in args.read_timeouts:
+                    cfg = get_config(args.config, overrides=source_overrides(
+                        source, prefix, list_path, args.batch_size, workers, timeout))
+                    seconds, clips, failures = time_passes(cfg, args.passes)
+                    median = statistics.median(seconds)
+                    print(f"| {source} | {workers} | {timeout:g} | {clips} | {median:.2f} ({min(seconds):.2f}-"
+                          f"{max(seconds):.2f}) | {clips / median:.1f} | {failures} |", flush=True)
             if args.profile:
                 profiles[source] = profile_ops(cfg, args.samples)
     if profiles:

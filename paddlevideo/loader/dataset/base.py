@@ -21,6 +21,7 @@ from typing import Any, Dict, List, NamedTuple, Optional, Tuple, Union
 import numpy as np
 import paddle
 
+from paddlevideo.loader.deadline import DeadlineReader, ReaderDied, ReadTimedOut
 from paddlevideo.loader.errors import DecodeError
 from paddlevideo.loader.pipelines import Compose
 from paddlevideo.loader.pipelines.sample import readable_frames
@@ -77,6 +78,14 @@ def check_count(value: Any, name: str, owner: str, minimum: int) -> None:
         raise ValueError(f"{owner}: {name} must be an int >= {minimum}, got {value!r}")
 
 
+DEFAULT_READ_TIMEOUT = 60.0
+
+
+def check_read_timeout(value: Any, owner: str) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0):
+        raise ValueError(f"{owner}: read_timeout must be seconds >= 0 (0 or null: no deadline), got {value!r}")
+
+
 class ClipDataset(paddle.io.Dataset):
     """Samples listed in ``file_path``, each turned into a clip by ``pipeline``.
 
@@ -95,6 +104,9 @@ class ClipDataset(paddle.io.Dataset):
             too, the sample comes back failed with every failure it met, and the main process counts
             them against ``DATASET.max_failure_ratio`` (``tasks/failures.py``). Raising here would
             reach the user, from a loader worker, as Paddle's "blocking queue is killed" traceback.
+        read_timeout: seconds one sample's read (decoding and the pipeline) may take; a read that
+            takes longer fails with "read timed out" and its reading process is replaced
+            (``loader/deadline.py``). None or 0: read in the calling process, without a deadline.
 
     Raises:
         ConfigError: bad list file (file and line named) or pipeline config.
@@ -103,12 +115,16 @@ class ClipDataset(paddle.io.Dataset):
 
     def __init__(self, file_path: str, pipeline: Union[dict, Compose], data_prefix: str = "",
                  suffix: str = "", num_classes: Optional[int] = None, test_mode: bool = False,
-                 num_retries: int = 5):
+                 num_retries: int = 5, read_timeout: Optional[float] = DEFAULT_READ_TIMEOUT):
         super().__init__()
         owner = type(self).__name__
         if num_classes is not None:
             check_count(num_classes, "num_classes", owner, 1)
         check_count(num_retries, "num_retries", owner, 0)
+        check_read_timeout(read_timeout, owner)
+        self.read_timeout = float(read_timeout) if read_timeout else None
+        self._reader: Optional[DeadlineReader] = None
+        self._reader_pid: Optional[int] = None
         self.file_path = file_path
         self.data_prefix, self.suffix = data_prefix, suffix
         self.num_classes = num_classes
@@ -154,6 +170,37 @@ class ClipDataset(paddle.io.Dataset):
         results = self.pipeline(dict(self.samples[idx]))
         return np.asarray(results["imgs"], dtype=np.float32), readable_frames(results)
 
+    def _load_with_rng(self, idx: int, rng_state: Tuple) -> Tuple:
+        """:meth:`load` in the reader process, drawing from the caller's numpy RNG state and returning
+        the state it leaves, so a clip is the same whichever process reads it."""
+        np.random.set_state(rng_state)
+        return (*self.load(idx), np.random.get_state())
+
+    def read(self, idx: int) -> Tuple[np.ndarray, Optional[Tuple[int, int]]]:
+        """:meth:`load`, within ``read_timeout`` when one is set.
+
+        Raises:
+            DecodeError: the sample cannot be decoded, its read timed out or its reader died.
+            StopReading: the run is stopping (``loader/deadline.py``).
+        """
+        if self.read_timeout is None:
+            return self.load(idx)
+        if self._reader_pid != os.getpid():  # first read in this process (a fork has its own reader)
+            self._reader, self._reader_pid = DeadlineReader(self._load_with_rng), os.getpid()
+        try:
+            imgs, short, rng_state = self._reader.call((idx, np.random.get_state()), self.read_timeout)
+        except ReadTimedOut:
+            raise DecodeError(self.path(idx), f"read timed out after {self.read_timeout:g} s "
+                                              f"(DATASET.read_timeout)") from None
+        except ReaderDied:
+            raise DecodeError(self.path(idx), "the process reading it died (a crash in the decoder)") from None
+        np.random.set_state(rng_state)
+        return imgs, short
+
+    def __getstate__(self) -> Dict[str, Any]:
+        """Without the reader process, which belongs to the process that started it."""
+        return {**self.__dict__, "_reader": None, "_reader_pid": None}
+
     def _other_index(self, idx: int) -> int:
         """A uniformly random index other than ``idx`` (``idx`` itself if it is the only one)."""
         if len(self.samples) == 1:
@@ -169,7 +216,7 @@ class ClipDataset(paddle.io.Dataset):
         failures, current = [], idx
         while True:
             try:
-                imgs, short = self.load(current)
+                imgs, short = self.read(current)
                 return ClipSample(imgs, self.label(current), current, tuple(failures), short)
             except DecodeError as err:
                 failures.append((current, err.reason or str(err)))

@@ -13,7 +13,7 @@ from paddlevideo.loader.pipelines import Compose, VideoDecoder
 from paddlevideo.registry import DATASETS, ConfigError
 from paddlevideo.utils.dataset_lists import split_fields
 
-from .base import ClipDataset, parse_label
+from .base import DEFAULT_READ_TIMEOUT, ClipDataset, parse_label
 
 
 def check_template(template: str, owner: str) -> None:
@@ -49,6 +49,7 @@ class FrameDataset(ClipDataset):
         num_classes: if given, labels must lie in [0, num_classes).
         test_mode: failed samples are returned as failed instead of being replaced.
         num_retries: replacement samples tried after a failure in train mode.
+        read_timeout: seconds one sample's read may take (see ``ClipDataset``).
 
     Raises:
         ConfigError: bad list file (file and line named) or pipeline config, including a
@@ -58,10 +59,12 @@ class FrameDataset(ClipDataset):
 
     def __init__(self, file_path: str, pipeline: Union[dict, Compose], data_prefix: str = "",
                  suffix: str = "img_{:05}.jpg", num_classes: Optional[int] = None,
-                 test_mode: bool = False, num_retries: int = 5):
+                 test_mode: bool = False, num_retries: int = 5,
+                 read_timeout: Optional[float] = DEFAULT_READ_TIMEOUT):
         check_template(suffix, type(self).__name__)
         super().__init__(file_path, pipeline, data_prefix=data_prefix, suffix=suffix,
-                         num_classes=num_classes, test_mode=test_mode, num_retries=num_retries)
+                         num_classes=num_classes, test_mode=test_mode, num_retries=num_retries,
+                         read_timeout=read_timeout)
         if any(isinstance(op, VideoDecoder) for op in self.pipeline.ops):
             # It would try to open every frame folder as a video file and fail on every sample.
             raise ConfigError("PIPELINE.decode: FrameDataset samples are frame folders; decode "
