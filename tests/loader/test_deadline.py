@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from stalled_reads import block_in_native_code, stalling_decoder
 
+from paddlevideo.loader import deadline
 from paddlevideo.loader.deadline import STOP_GRACE_SECONDS, DeadlineReader, ReaderDied, ReadTimedOut, StopReading
 from paddlevideo.loader.errors import DecodeError
 from paddlevideo.loader.pipelines import VideoDecoder
@@ -31,6 +32,9 @@ def read(what: str):
         os.kill(os.getpid(), signal.SIGSEGV)
     if what == "broken":
         raise DecodeError("broken.avi", "no frames")
+    if what == "arrays":
+        return {"frames": np.arange(6000, dtype=np.uint8).reshape(10, 600), "order": np.ones((3, 4), order="F"),
+                "view": np.arange(100.0)[::3]}
     return what, os.getpid()
 
 
@@ -58,6 +62,22 @@ def test_a_read_blocked_in_native_code_misses_its_deadline_and_its_reader_is_rep
     assert not alive(first)  # killed and reaped
     answer, second = reader.call(("ok",), timeout=5)
     assert answer == "ok" and second != first and second != os.getpid()
+
+
+@pytest.mark.parametrize("shared_bytes", [1 << 20, 1000])
+def test_arrays_arrive_whole_through_shared_memory_or_the_pipe(monkeypatch, shared_bytes):
+    """Array data goes through the shared block when it fits, else through the pipe."""
+    monkeypatch.setattr(deadline, "SHARED_BYTES", shared_bytes)
+    reader = DeadlineReader(read)
+    try:
+        for _ in range(2):  # the second reply reuses the block
+            got = reader.call(("arrays",), timeout=5)
+            np.testing.assert_array_equal(got["frames"], np.arange(6000, dtype=np.uint8).reshape(10, 600))
+            np.testing.assert_array_equal(got["order"], np.ones((3, 4)))
+            np.testing.assert_array_equal(got["view"], np.arange(100.0)[::3])
+            got["frames"][0, 0] = 7  # the caller owns its copy
+    finally:
+        reader.close()
 
 
 def test_errors_in_the_reader_are_raised_in_the_caller(reader):
@@ -128,7 +148,7 @@ def test_clips_are_the_same_read_in_a_reader_process_or_here(tmp_path, make_vide
         train_set.seed_samples(3, 1)
         clips.append([train_set[i].imgs for i in (0, 1, 0)])
         np.random.seed(5)
-        clips[-1].append(train_set.read(1)[0])
+        clips[-1].append(train_set.load(1)[0])
         clips[-1].append(np.random.rand(1))  # the stream goes on where the read left it
     for here, there in zip(*clips):
         np.testing.assert_array_equal(here, there)

@@ -167,35 +167,39 @@ class ClipDataset(paddle.io.Dataset):
     def load(self, idx: int) -> Tuple[np.ndarray, Optional[Tuple[int, int]]]:
         """Run the pipeline on sample ``idx``: its float32 clip and :func:`readable_frames`.
         DecodeError propagates."""
-        results = self.pipeline(dict(self.samples[idx]))
+        results = self.pipeline.transform(self.read_frames(idx))
         return np.asarray(results["imgs"], dtype=np.float32), readable_frames(results)
 
-    def _load_with_rng(self, idx: int, rng_state: Tuple) -> Tuple:
-        """:meth:`load` in the reader process, drawing from the caller's numpy RNG state and returning
-        the state it leaves, so a clip is the same whichever process reads it."""
-        np.random.set_state(rng_state)
-        return (*self.load(idx), np.random.get_state())
+    def read_frames(self, idx: int) -> Dict[str, Any]:
+        """The pipeline's decode and sample stages on sample ``idx`` -- the part that reads files --
+        within ``read_timeout`` when one is set.
 
-    def read(self, idx: int) -> Tuple[np.ndarray, Optional[Tuple[int, int]]]:
-        """:meth:`load`, within ``read_timeout`` when one is set.
+        Only the reading runs in the reader process: its uint8 frames cross the process boundary, a
+        third of the bytes of the float32 clip the transforms make of them.
 
         Raises:
             DecodeError: the sample cannot be decoded, its read timed out or its reader died.
             StopReading: the run is stopping (``loader/deadline.py``).
         """
         if self.read_timeout is None:
-            return self.load(idx)
+            return self.pipeline.read(dict(self.samples[idx]))
         if self._reader_pid != os.getpid():  # first read in this process (a fork has its own reader)
-            self._reader, self._reader_pid = DeadlineReader(self._load_with_rng), os.getpid()
+            self._reader, self._reader_pid = DeadlineReader(self._read_with_rng), os.getpid()
         try:
-            imgs, short, rng_state = self._reader.call((idx, np.random.get_state()), self.read_timeout)
+            results, rng_state = self._reader.call((idx, np.random.get_state()), self.read_timeout)
         except ReadTimedOut:
             raise DecodeError(self.path(idx), f"read timed out after {self.read_timeout:g} s "
                                               f"(DATASET.read_timeout)") from None
         except ReaderDied:
             raise DecodeError(self.path(idx), "the process reading it died (a crash in the decoder)") from None
         np.random.set_state(rng_state)
-        return imgs, short
+        return results
+
+    def _read_with_rng(self, idx: int, rng_state: Tuple) -> Tuple[Dict[str, Any], Tuple]:
+        """The pipeline's read in the reader process, drawing from the caller's numpy RNG state and
+        returning the state it leaves, so a clip is the same whichever process reads it."""
+        np.random.set_state(rng_state)
+        return self.pipeline.read(dict(self.samples[idx])), np.random.get_state()
 
     def __getstate__(self) -> Dict[str, Any]:
         """Without the reader process, which belongs to the process that started it."""
@@ -216,7 +220,7 @@ class ClipDataset(paddle.io.Dataset):
         failures, current = [], idx
         while True:
             try:
-                imgs, short = self.read(current)
+                imgs, short = self.load(current)
                 return ClipSample(imgs, self.label(current), current, tuple(failures), short)
             except DecodeError as err:
                 failures.append((current, err.reason or str(err)))

@@ -79,6 +79,15 @@ def format_steps_last(transforms: List[Callable]) -> List[Callable]:
     return [op for op in transforms if getattr(op, "FORMAT_STEP", None) is None] + steps
 
 
+def apply(ops: List[Callable], results: Dict[str, Any]) -> Dict[str, Any]:
+    for op in ops:
+        results = op(results)
+        if not isinstance(results, dict):
+            raise TypeError(f"pipeline op {type(op).__name__} returned "
+                            f"{type(results).__name__}, expected the results dict")
+    return results
+
+
 class Compose:
     """Runs the decode op, the sample op, then the transform ops, in that order.
 
@@ -98,9 +107,10 @@ class Compose:
 
     def __init__(self, cfg: dict):
         built = [(where, build_op(where, name, kwargs)) for where, name, kwargs in pipeline_ops(cfg)]
-        stages = [op for where, op in built if not where.startswith("PIPELINE.transform")]
-        self.ops: List[Callable] = stages + format_steps_last(
+        self.read_ops: List[Callable] = [op for where, op in built if not where.startswith("PIPELINE.transform")]
+        self.transform_ops: List[Callable] = format_steps_last(
             [op for where, op in built if where.startswith("PIPELINE.transform")])
+        self.ops: List[Callable] = self.read_ops + self.transform_ops
 
     def __call__(self, results: Dict[str, Any]) -> Dict[str, Any]:
         """Apply every op in order.
@@ -111,12 +121,15 @@ class Compose:
         Returns:
             The dict returned by the last op (``imgs`` holds the clip).
         """
-        for op in self.ops:
-            results = op(results)
-            if not isinstance(results, dict):
-                raise TypeError(f"pipeline op {type(op).__name__} returned "
-                                f"{type(results).__name__}, expected the results dict")
-        return results
+        return self.transform(self.read(results))
+
+    def read(self, results: Dict[str, Any]) -> Dict[str, Any]:
+        """The decode and sample stages: the part that reads files (``imgs`` holds the sampled frames)."""
+        return apply(self.read_ops, results)
+
+    def transform(self, results: Dict[str, Any]) -> Dict[str, Any]:
+        """The transform ops on what :meth:`read` returned."""
+        return apply(self.transform_ops, results)
 
     def __repr__(self) -> str:
         return f"Compose([{', '.join(type(op).__name__ for op in self.ops)}])"
