@@ -2,6 +2,7 @@
 import argparse
 import logging
 import sys
+from contextlib import nullcontext
 
 from paddlevideo.cpu import setup_cpu
 from paddlevideo.errors import OutputDirError
@@ -64,13 +65,21 @@ def run(args: argparse.Namespace) -> None:
     check_supported(args)
     import paddle.distributed as dist
 
-    from paddlevideo.tasks import test_model, train_model
-    from paddlevideo.utils.runtime import select_device, set_seed
+    from paddlevideo.utils.run_lock import run_lock
+    from paddlevideo.utils.runtime import select_device
 
     setup_logger(rank=dist.get_rank())  # the console, for what reading the config has to say
     cfg = get_config(args.config, overrides=args.override, show=False)
     select_device()
-    logger = open_log(cfg, "test.log" if args.test else "train.log", dist.get_rank())
+    # Training holds output_dir's run lock from before train.log opens: a refused second run writes nothing there.
+    with run_lock(cfg["output_dir"]) if not args.test and dist.get_rank() == 0 else nullcontext():
+        run_task(args, cfg, open_log(cfg, "test.log" if args.test else "train.log", dist.get_rank()))
+
+
+def run_task(args: argparse.Namespace, cfg: dict, logger: logging.Logger) -> None:
+    from paddlevideo.tasks import test_model, train_model
+    from paddlevideo.utils.runtime import set_seed
+
     logger.info("%s", setup_cpu().summary())
     logger.info("config %s (overrides %s):\n%s", args.config, args.override, format_config(cfg))
     seed = args.seed if args.seed is not None else cfg.get("seed", DEFAULT_SEED)

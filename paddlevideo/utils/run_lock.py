@@ -18,7 +18,7 @@ import os
 import socket
 import sys
 import time
-from typing import Dict, Iterator, Optional, Set
+from typing import Dict, Iterator, Optional
 
 from ..errors import OutputDirError
 from .atomic import describe_write_error
@@ -26,20 +26,26 @@ from .logger import get_logger
 
 LOCK_NAME = ".lock"
 
-# Lock files this process holds: closed in forked children (DataLoader workers), whose copies would
-# otherwise keep the lock after the run itself was killed.
-_held: Set[int] = set()
+# Lock files this process holds, by path: closed in forked children (DataLoader workers), whose copies
+# would otherwise keep the lock after the run itself was killed.
+_held: Dict[str, int] = {}
 
 
 @contextlib.contextmanager
 def run_lock(output_dir: str) -> Iterator[None]:
     """Hold ``output_dir``'s run lock while the block runs; released (and the file removed) after it.
 
+    Re-entrant: a block inside one that holds the same lock runs without taking it again (``main.py``
+    takes it before opening ``train.log``, ``train_model`` for callers of the Python API).
+
     Raises:
         OutputDirError: another live run holds the lock (naming its pid and host), or ``output_dir``
             cannot be written.
     """
-    path = os.path.join(output_dir, LOCK_NAME)
+    path = os.path.realpath(os.path.join(output_dir, LOCK_NAME))
+    if path in _held:
+        yield
+        return
     fd = acquire(path)
     try:
         yield
@@ -69,7 +75,7 @@ def acquire(path: str) -> Optional[int]:
     if previous:
         get_logger().warning("taking over %s from a run that has ended (%s)", path, describe(previous))
     close_in_forked_children()
-    _held.add(fd)
+    _held[path] = fd
     return fd
 
 
@@ -110,7 +116,7 @@ def same_file(fd: int, path: str) -> bool:
 
 def release(path: str, fd: int) -> None:
     """Remove the lock file while still holding it, then let go."""
-    _held.discard(fd)
+    _held.pop(path, None)
     with contextlib.suppress(OSError):  # in a directory turned read-only it stays; the next run takes it over
         os.remove(path)
     os.close(fd)
@@ -123,7 +129,7 @@ def close_in_forked_children() -> None:
 
 
 def close_inherited() -> None:
-    for fd in _held:
+    for fd in _held.values():
         os.close(fd)
     _held.clear()
 

@@ -40,6 +40,7 @@ def first_run(demo_data, tmp_path):
 def test_a_second_run_is_refused_until_the_first_has_died(first_run, demo_data, capsys):
     proc, out = first_run
     assert main.main(tiny_args(demo_data, out, epochs=2)) == 2
+    assert open(out / "train.log").read().count("config ") == 1  # the refused run wrote nothing there
     err = capsys.readouterr().err
     assert "Traceback" not in err
     line = [line for line in err.splitlines() if line.startswith("error:")][-1]
@@ -49,6 +50,7 @@ def test_a_second_run_is_refused_until_the_first_has_died(first_run, demo_data, 
     os.kill(proc.pid, signal.SIGKILL)  # the main process only: its DataLoader worker may outlive it
     proc.wait()
     assert main.main(tiny_args(demo_data, out, epochs=2) + ["--resume", "auto"]) == 0
-    log = open(out / "train.log").read()
-    assert f"from a run that has ended (pid {proc.pid} on host" in log and "resumed from" in log
+    console = capsys.readouterr()  # the lock is taken before train.log opens
+    assert f"from a run that has ended (pid {proc.pid} on host" in console.out + console.err
+    assert "resumed from" in open(out / "train.log").read()
     assert not (out / ".lock").exists()
