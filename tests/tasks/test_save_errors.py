@@ -155,7 +155,7 @@ print(json.dumps({"files": sorted(os.listdir(out)), "resumable": resumable}))
 
 def test_a_real_full_disk_in_a_small_tmpfs(demo_data, tmp_path):
     """Training on a 3 MiB tmpfs: epoch 1's pair (1.8 MB) fits, epoch 2's does not. Then the same
-    directory read-only: ``--resume auto`` cannot even open its log."""
+    directory read-only: ``--resume auto`` cannot even take the run lock."""
     out = tmp_path / "tmpfs"
     out.mkdir()
     reason = namespace_with_tmpfs(out)
@@ -176,8 +176,8 @@ def test_a_real_full_disk_in_a_small_tmpfs(demo_data, tmp_path):
     check = json.loads((tmp_path / "check.json").read_text())
     assert check["resumable"] == f"{out / NAME}_epoch_00001.pdparams"
     assert check["files"] == [f"{NAME}_epoch_00001.pdopt", f"{NAME}_epoch_00001.pdparams", "train.log"]
-    assert error_line((tmp_path / "ro.err").read_text()) == f"error: cannot write train.log: {out} is on a " \
-                                                           f"read-only file system"
+    assert error_line((tmp_path / "ro.err").read_text()) == f"error: cannot take the run lock {out / '.lock'}: " \
+                                                           f"{out} is on a read-only file system"
 
 
 def test_a_checkpoint_saved_before_the_failure_resumes(demo_data, tmp_path, monkeypatch):
