@@ -114,6 +114,16 @@ def test_a_non_finite_loss_stops_naming_epoch_and_step(demo_data, tmp_path, monk
     assert "loss is nan at epoch 1, batch 3" in err and "Traceback" not in err
 
 
+def exit_code_within(proc: subprocess.Popen, seconds: float, after: str) -> int:
+    """The exit code of a training subprocess started in its own session; its whole group is killed and
+    the test fails if it is still running after ``seconds``."""
+    try:
+        return proc.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail(f"training did not exit within {seconds} s {after}")
+
+
 def test_sigterm_to_the_process_group_never_hangs(demo_data, tmp_path):
     """The whole group (main process and its DataLoader workers) gets SIGTERM, as a cluster sends it."""
     out = tmp_path / "run"
@@ -126,12 +136,7 @@ def test_sigterm_to_the_process_group_never_hangs(demo_data, tmp_path):
     while time.time() < deadline and not (log.exists() and "epoch [2/200] batch 3/8" in log.read_text()):
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        code = proc.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        pytest.fail("training did not exit within 60 s of SIGTERM")
-    assert code == 0, proc.stderr.read().decode()[-2000:]
+    assert exit_code_within(proc, 60, "of SIGTERM") == 0, proc.stderr.read().decode()[-2000:]
     text = log.read_text()
     assert "SIGTERM received: stopped at epoch" in text and "saved" in text
     assert (out / "demo_tokshift_tiny_latest.pdopt").exists()

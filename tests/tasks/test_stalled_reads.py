@@ -12,6 +12,7 @@ import time
 import pytest
 from stalled_reads import stalling_decoder
 from test_main import tiny_args
+from test_preemption import exit_code_within
 
 import main
 from paddlevideo.loader.pipelines import VideoDecoder
@@ -68,11 +69,7 @@ def test_sigterm_to_the_main_process_stops_the_run_while_a_read_is_stalled(demo_
     time.sleep(0.5)
     os.kill(proc.pid, signal.SIGTERM)  # the main process only, as a container runtime sends it
     start = time.time()
-    try:
-        code = proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        pytest.fail("training did not stop within 30 s of SIGTERM while a read was stalled")
+    code = exit_code_within(proc, 30, "of SIGTERM while a read was stalled")
     assert code == 0, proc.stderr.read().decode()[-2000:]
     assert time.time() - start < 15
     log = (out / "train.log").read_text()
