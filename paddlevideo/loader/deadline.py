@@ -114,6 +114,7 @@ class DeadlineReader:
         self._pid: Optional[int] = None
         self._conn: Optional[Connection] = None
         self._shared: Optional[mmap.mmap] = None
+        self._owner = os.getpid()  # a forked copy of this object must not touch the owner's reader
 
     def _start(self) -> None:
         parent_end, child_end = Pipe()
@@ -132,8 +133,8 @@ class DeadlineReader:
         self._pid, self._conn = pid, parent_end
 
     def close(self) -> None:
-        """Kill the reader (if any) and reap it."""
-        if self._pid is not None:
+        """Kill the reader (if any) and reap it; nothing in a process other than the one that made it."""
+        if self._pid is not None and os.getpid() == self._owner:
             try:
                 os.kill(self._pid, signal.SIGKILL)
                 os.waitpid(self._pid, 0)
@@ -142,6 +143,9 @@ class DeadlineReader:
             self._conn.close()
             self._shared.close()
         self._pid, self._conn, self._shared = None, None, None
+
+    def __del__(self) -> None:
+        self.close()  # else the ended reader would stay a zombie until this process exits
 
     def call(self, args: Tuple, timeout: float) -> Any:
         """``function(*args)`` in the reader; its exception is raised here.

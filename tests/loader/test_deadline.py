@@ -93,6 +93,18 @@ def test_a_reader_that_crashes_is_replaced(reader):
     assert reader.call(("ok",), timeout=5)[0] == "ok"
 
 
+def test_a_forked_copy_leaves_the_owners_reader_alone(reader):
+    """A loader worker forked from the main process inherits its reader object; dropping it there must
+    not kill the main process's reader."""
+    first = reader.call(("ok",), timeout=5)[1]
+    pid = os.fork()
+    if pid == 0:
+        reader.close()
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert alive(first) and reader.call(("ok",), timeout=5)[1] == first
+
+
 def test_a_stopping_run_abandons_a_stalled_read_within_the_grace(reader, monkeypatch):
     monkeypatch.setattr(stop_flag, "_shared", ctypes.c_int(1))
     start = time.monotonic()
