@@ -87,7 +87,7 @@ def run_task(args: argparse.Namespace, cfg: dict, logger: logging.Logger) -> Non
     if args.test:
         if not args.weights:
             raise ConfigError("--test needs -w WEIGHTS")
-        test_model(cfg, args.weights, use_amp=args.amp, amp_level=args.amp_level)
+        test_model(cfg, args.weights, use_amp=args.amp, amp_level=args.amp_level, amp_dtype=args.amp_dtype)
     else:
         train_model(cfg, args.weights, validate=args.validate, use_amp=args.amp, amp_level=args.amp_level,
                     max_iters=args.max_iters, profiler_options=args.profiler_options, amp_dtype=args.amp_dtype,

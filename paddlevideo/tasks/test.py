@@ -64,17 +64,18 @@ def log_results(results: Dict, worst) -> None:
 
 
 def test_model(cfg: Dict, weights: str, parallel: bool = True, use_amp: bool = False,
-               amp_level: Optional[str] = None) -> Dict:
+               amp_level: Optional[str] = None, *, amp_dtype: str = "float16") -> Dict:
     """Evaluate ``weights`` on ``DATASET.test``; returns the summary also written to test_results.json.
 
-    PaddleVideo's signature; ``parallel`` is implied by how the process was launched.
+    PaddleVideo's signature; ``parallel`` is implied by how the process was launched. ``amp_dtype``
+    (keyword only, as in ``train_model``) is the AMP compute type, ``float16`` or ``bfloat16``.
     """
     init_distributed()
     model = build_model(cfg["MODEL"], init=False)
     load_weights(model, load_file(weights, "-w weights"), source=weights, strict=True)
     loader = build_loader(cfg, "test")
     labels = load_labels(cfg["DATASET"]["label_file"]) if cfg["DATASET"].get("label_file") else None
-    precision = Precision(use_amp, amp_level or "O1")
+    precision = Precision(use_amp, amp_level or "O1", amp_dtype)
     outputs = evaluate(model, loader, precision, cfg.get("log_interval", 10), tag="test",
                        forward=build_eval_forward(model, cfg, precision))
     metric = build_metric(cfg["METRIC"])

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Dict, Optional
 
 import paddle
+import paddle.distributed as dist
 
 from ..errors import ConfigError, TrainingError
 from ..loader.batch import split_batch
@@ -43,9 +44,11 @@ from .evaluate import evaluate, summarize, unwrap
 from .failures import TrainingFailures, max_failure_ratio
 from .train_checkpoint import (
     find_resumable,
+    gather_rng_states,
     load_checkpoint,
     reporting_save_errors,
     restore_rng_states,
+    resume_states,
     save_checkpoint,
 )
 
@@ -58,6 +61,16 @@ def until_stopped(batches, stop: StopRequest):
     except Exception:
         if not stop.requested_here():
             raise
+
+
+def any_rank(flag: bool) -> bool:
+    """Whether ``flag`` holds on any rank; every rank gets the same answer (a collective only when
+    there are several processes)."""
+    if world_size() == 1:
+        return flag
+    value = paddle.to_tensor([int(flag)], dtype="int32")
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value.item())
 
 
 @dataclass
@@ -125,6 +138,7 @@ class Trainer:
             OutputDirError: naming the directory, its free space and the last good checkpoint.
         """
         prefix = self.checkpoint_prefix(tag)
+        rng = gather_rng_states()  # a collective, so before the rank test: every rank takes part
         if rank() == 0:
             state = {"epoch": self.epoch, "step": self.step, "best_top1": self.best_top1,
                      "validated": validated, "seed": self.options.seed,
@@ -132,7 +146,7 @@ class Trainer:
             if self.scaler:
                 state["scaler"] = self.scaler.state_dict()
             with reporting_save_errors(prefix, self.last_checkpoint):
-                save_checkpoint(prefix, unwrap(self.model).state_dict(), state)
+                save_checkpoint(prefix, unwrap(self.model).state_dict(), state, rng)
             self.logger.info("saved %s.pdparams (epoch %d, step %d)", prefix, self.epoch + (self.step > 0),
                              self.step)
         self.last_checkpoint = prefix + ".pdparams"
@@ -141,16 +155,19 @@ class Trainer:
         """Continue from a checkpoint (``auto``: the newest complete one in ``output_dir``).
 
         Epoch checkpoints are written before validation, so a run stopped during (or before) the
-        validation of its last epoch validates that epoch again first.
+        validation of its last epoch validates that epoch again first. The model is already decorated
+        for AMP: after O2 its parameters are float16/bfloat16 (``resume_states`` fits the checkpoint).
         """
         if path == "auto":
             path = find_resumable(self.out, self.name)
             if path is None:
                 self.logger.info("--resume auto: no checkpoint of %s in %s, starting fresh", self.name, self.out)
                 return
+        model = unwrap(self.model)
         weights, state = load_checkpoint(path)
-        load_weights(unwrap(self.model), weights, source=path)
-        self.optimizer.set_state_dict(optimizer_state_for_loading(state["optimizer"], unwrap(self.model)))
+        weights, optimizer_state = resume_states(weights, state["optimizer"], model)
+        load_weights(model, weights, source=path)
+        self.optimizer.set_state_dict(optimizer_state_for_loading(optimizer_state, model))
         if self.scaler and "scaler" in state:
             self.scaler.load_state_dict(state["scaler"])
         self.epoch, self.step = int(state["epoch"]), int(state.get("step", 0))
@@ -187,9 +204,18 @@ class Trainer:
             self.lr.step()
 
     def check_finite(self, loss: float) -> None:
-        if not math.isfinite(loss) and not self.scaler:
-            raise TrainingError(f"the training loss is {loss} at epoch {self.epoch + 1}, batch {self.step + 1}; "
-                                f"stopping. The last good checkpoint is {self.last_checkpoint}")
+        """Stop on a non-finite loss, on every rank at the same micro-batch: a rank stopping alone would
+        leave the others waiting in the gradient all-reduce. A loss scaler skips such updates itself.
+
+        Raises:
+            TrainingError: the loss of this rank, or of another, is not finite (naming where, and the
+                last good checkpoint).
+        """
+        if self.scaler or not any_rank(not math.isfinite(loss)):
+            return
+        what = loss if not math.isfinite(loss) else "not finite on another rank"
+        raise TrainingError(f"the training loss is {what} at epoch {self.epoch + 1}, batch {self.step + 1}; "
+                            f"stopping. The last good checkpoint is {self.last_checkpoint}")
 
     # ---------------------------------------------------------------- epochs
     def prepare_epoch(self) -> None:
@@ -223,6 +249,8 @@ class Trainer:
             set_training_progress(unwrap(self.model), (self.epoch * total + self.step) / (self.epochs * total))
             with self.precision.autocast():
                 outputs = self.model(inputs, mode="train")
+            # Waits for the forward, once: the loss must be known before backward to stop at this
+            # micro-batch, and batch_time needs the device done; the further values copy from an idle stream.
             values = {k: float(v) for k, v in outputs.items()}
             self.check_finite(values["loss"])
             self.backward(outputs["loss"], self.step)
