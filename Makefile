@@ -29,3 +29,9 @@ test: lint
 
 benchmark-demo: install
 	$(PYTHON) tools/benchmark/demo.py
+
+# The GPU paths (AMP, resume, accumulation, recompute, attention, data parallel, export + predict) on a tiny
+# model, one table; on a CPU-only machine the GPU rows are skipped.
+.PHONY: check-gpu
+check-gpu: install
+	$(PYTHON) tools/check_gpu.py

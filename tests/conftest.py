@@ -1,5 +1,6 @@
 """Shared fixtures: tiny model configs and a tiny generated demo dataset."""
 import copy
+import logging
 import os
 import sys
 
@@ -30,3 +31,18 @@ def demo_data(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
     generate(str(out), train_per_class=4, val_per_class=2, frames=8, size=32, pairs=2, seed=0)
     return out
+
+
+@pytest.fixture
+def log_lines():
+    """Messages of the ``paddlevideo`` logger (INFO and above) while the test runs."""
+    lines = []
+    handler = logging.Handler(logging.INFO)
+    handler.emit = lambda record: lines.append(record.getMessage())
+    logger = logging.getLogger("paddlevideo")
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    yield lines
+    logger.removeHandler(handler)
+    logger.setLevel(level)

@@ -86,8 +86,10 @@ def int8_options(args: argparse.Namespace, cfg):
 def run(args: argparse.Namespace) -> int:
     from paddlevideo.deploy.export import export_and_check
     from paddlevideo.utils.config import get_config
+    from paddlevideo.utils.runtime import select_device
 
     cfg = get_config(args.config, overrides=args.override, show=False)
+    select_device()  # the dygraph model and its parity check run there (on CPU with the CPU-only settings)
     report = export_and_check(cfg, args.params, args.output_path, onnx=args.onnx,
                               batch_sizes=args.check_batch_sizes, atol=args.atol,
                               cpu_threads=args.cpu_threads, name=args.save_name,

@@ -13,7 +13,9 @@ Precision: ``--precision bf16`` runs Paddle Inference with oneDNN bf16 when the 
 AVX512-BF16 (with AVX512-BF16 alone it warns that, depending on the CPU, this can be slower than
 fp32), and fp32 with oneDNN when it has neither. ``--precision int8`` runs ``NAME.int8.onnx``
 (``tools/export_model.py --quantize int8``) on ONNX Runtime, found next to ``--model_file`` or in its
-directory. The path that runs is printed on the ``Precision:`` line.
+directory. The path that runs is printed on the ``Precision:`` line. ``--use_tensorrt`` runs TensorRT
+for a legacy ``.pdmodel`` or an ``.onnx`` model; a Paddle 3 ``.json`` is refused, with how to convert
+it (``paddle.tensorrt.convert``), because Paddle Inference would run it without TensorRT.
 
 INPUT is a video, a directory (searched recursively) or a list file (``.txt``/``.list``; one path per
 line, optional trailing label; relative paths are joined to ``--data_prefix``, default the list's
@@ -32,7 +34,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from paddlevideo.cpu import setup_cpu  # noqa: E402
+from paddlevideo.cpu import setup_cpu, setup_cpu_device  # noqa: E402
 from paddlevideo.deploy.cli import add_flag, setup_console_logging, str2bool  # noqa: E402
 from paddlevideo.registry import ConfigError  # noqa: E402
 from paddlevideo.utils.atomic import write_json_atomic  # noqa: E402
@@ -72,7 +74,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--precision", choices=("fp32", "fp16", "bf16", "int8"), default="fp32",
                         help="fp16: GPU; bf16: oneDNN on CPUs with AMX/AVX512-BF16 (else fp32), or GPU; "
                              "int8: the <name>.int8.onnx model on ONNX Runtime")
-    add_flag(parser, "--use_tensorrt", "TensorRT subgraphs (GPU)")
+    add_flag(parser, "--use_tensorrt", "TensorRT (GPU): subgraphs of a legacy .pdmodel, or ONNX Runtime's "
+                                       "TensorRT provider for .onnx; a PIR .json is refused (convert it with "
+                                       "paddle.tensorrt.convert, then run it with --use_gpu)")
     parser.add_argument("--ir_optim", type=str2bool, default=True,
                         help="Paddle graph optimisation passes (default true)")
     add_flag(parser, "--benchmark", "report latency of preprocessing, inference and postprocessing")
@@ -131,6 +135,8 @@ def run(args: argparse.Namespace) -> int:
         if getattr(args, flag):
             raise ConfigError(f"--{flag}: only CPU and CUDA GPUs are supported")
     args.benchmark = args.benchmark or args.enable_benchmark or args.time_test_file
+    if not args.use_gpu:
+        setup_cpu_device()  # the device is known now: the CPU-only settings of paddlevideo.cpu
     files = collect_videos(args.input_file, args.data_prefix, as_list=args.time_test_file)
     classifier = build_classifier(args)
     print(f"Model: {classifier.predictor.describe()}")

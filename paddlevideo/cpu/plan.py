@@ -1,5 +1,6 @@
 """The CPU process setup as a pure decision: from the CPU, the environment and the cores this process
-may use, which variables to set before Paddle is imported.
+may use, which variables to set before Paddle is imported and which Paddle flags to set once the model
+is known to run on CPU.
 
 Why each one (measured numbers are in the README):
 
@@ -13,7 +14,9 @@ Why each one (measured numbers are in the README):
   reads it at its first call, so it must be in the environment before any Paddle op. Intel CPUs get
   MKL's own dispatch; other architectures get nothing.
 * **Stride kernels off** (``FLAGS_use_stride_kernel=0``): with them, ``transpose``/``reshape`` return
-  strided views on CPU and the ops after them run slow generic kernels.
+  strided views on CPU and the ops after them run slow generic kernels. This one is not a variable set
+  at import: Paddle reads the flag at every op, so it is set when the device is chosen and only when
+  that is the CPU (on GPU, turning views into copies would only cost memory and time).
 
 A variable the user set always wins; ``PADDLEVIDEO_CPU_SETUP=0`` turns the whole setup off.
 """
@@ -41,7 +44,8 @@ class CpuPlan:
         threads: eager CPU threads this process will run with (the user's value when they set one).
         threads_reason: where ``threads`` comes from, for the log line.
         blas: the BLAS path chosen, for the log line.
-        env: variables to set (none of them set by the user).
+        env: variables to set before Paddle is imported (none of them set by the user).
+        cpu_flags: Paddle flags to set when the model runs on CPU (none of them set by the user).
     """
 
     enabled: bool
@@ -50,6 +54,7 @@ class CpuPlan:
     threads_reason: str
     blas: str
     env: Dict[str, str] = field(default_factory=dict)
+    cpu_flags: Dict[str, bool] = field(default_factory=dict)
 
     def summary(self) -> str:
         """The one line logged at start."""
@@ -81,9 +86,8 @@ def plan_cpu_setup(cpuinfo: str, environ: Mapping[str, str], affinity: int, quot
     blas, mkl_type = _mkl_dispatch(cpu, environ)
     if mkl_type is not None:
         env[MKL_CPU_TYPE] = mkl_type
-    if STRIDE_FLAG not in environ:
-        env[STRIDE_FLAG] = "0"
-    return CpuPlan(True, cpu, count, reason, blas, env)
+    cpu_flags = {} if STRIDE_FLAG in environ else {STRIDE_FLAG: False}
+    return CpuPlan(True, cpu, count, reason, blas, env, cpu_flags)
 
 
 def _user_threads(environ: Mapping[str, str]) -> Tuple[Optional[int], Optional[str]]:

@@ -4,6 +4,12 @@
 (and ``OMP_NUM_THREADS`` can still act); everything it sets is a default that a variable the user set
 overrides, and ``PADDLEVIDEO_CPU_SETUP=0`` turns it off. A tool with a ``--threads`` option calls
 ``setup_cpu(threads=N)`` before its first Paddle import.
+
+The settings that only help a model running on CPU -- Paddle's stride kernels off, glibc keeping freed
+memory -- wait for :func:`setup_cpu_device`, which the code that chooses the device calls
+(``select_device()`` in ``paddlevideo/utils/runtime.py``, ``tools/predict.py`` without ``--use_gpu``):
+at import the device is not known yet, and on GPU they would only cost (views copied on the GPU; the
+allocator settings inherited by every data-loading worker).
 """
 import ctypes
 import dataclasses
@@ -13,7 +19,7 @@ import sys
 from typing import Dict, Optional
 
 from .cpuinfo import read_cpuinfo_text
-from .plan import MKL_CPU_TYPE, STRIDE_FLAG, CpuPlan, plan_cpu_setup
+from .plan import MKL_CPU_TYPE, CpuPlan, plan_cpu_setup
 from .resources import affinity_count, cgroup_cpu_quota
 
 LOGGER = logging.getLogger("paddlevideo")
@@ -22,7 +28,7 @@ _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 _KEEP_BYTES = 1 << 30
 
-_state: Dict[str, object] = {"plan": None, "ours": {}}
+_state: Dict[str, object] = {"plan": None, "ours": {}, "cpu_device": False}
 
 
 def setup_cpu(threads: Optional[int] = None) -> CpuPlan:
@@ -45,6 +51,30 @@ def setup_cpu(threads: Optional[int] = None) -> CpuPlan:
         plan = _apply(plan, paddle_first)
     _state["plan"] = plan
     return plan
+
+
+def setup_cpu_device() -> bool:
+    """Apply the settings that only help a model running on CPU: the plan's Paddle flags (stride kernels
+    off) and glibc keeping freed memory (:func:`keep_freed_memory`). Call it where the model's device is
+    chosen, once that is the CPU; later calls do nothing.
+
+    Why not at import: the device is not known then, and on GPU both settings only cost -- views become
+    copies on the GPU, and every data-loading worker inherits the allocator thresholds. Paddle reads its
+    flags at each op, so setting them after ``import paddle`` still acts.
+
+    Returns:
+        True if the settings were applied now; False if the user opted out or they already were.
+    """
+    plan = setup_cpu()
+    if not plan.enabled or _state["cpu_device"]:
+        return False
+    if plan.cpu_flags:
+        import paddle
+
+        paddle.set_flags(plan.cpu_flags)
+    keep_freed_memory()
+    _state["cpu_device"] = True
+    return True
 
 
 def variables_set() -> Dict[str, str]:
@@ -116,18 +146,13 @@ def _apply(plan: CpuPlan, paddle_first: bool) -> CpuPlan:
     for name, value in plan.env.items():
         os.environ[name] = value
         _state["ours"][name] = value
-    keep_freed_memory()
     return plan
 
 
 def _after_paddle(plan: CpuPlan) -> CpuPlan:
-    """Paddle was imported first: it has read its flags and fixed its threads, so set the stride flag
-    directly, leave the threads (a changed variable would only mislead), and say so."""
+    """Paddle was imported first: it has fixed its threads, so leave them (a changed variable would only
+    mislead) and say so."""
     env = dict(plan.env)
-    if env.pop(STRIDE_FLAG, None) is not None:
-        import paddle
-
-        paddle.set_flags({STRIDE_FLAG: False})
     if env.pop("OMP_NUM_THREADS", None) is not None and plan.threads > 1:
         LOGGER.warning("Paddle was imported before paddlevideo, so its eager CPU ops keep Paddle's one "
                        "thread instead of %d; import paddlevideo first, or set OMP_NUM_THREADS=%d before "

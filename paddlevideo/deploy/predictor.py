@@ -6,7 +6,10 @@ Facts of Paddle 3.3.1 this module works around (see PITFALLS.md):
 * oneDNN (MKLDNN) is switched on by default in ``paddle.inference.Config``, so "off" has to call
   ``disable_mkldnn()``; and its PIR passes sometimes fail on valid programs, so when oneDNN was asked
   for and predictor creation (or the first run) fails, we warn and rebuild without it;
-* ``enable_memory_optim()`` breaks predictor creation, so it is never called.
+* ``enable_memory_optim()`` breaks predictor creation, so it is never called;
+* ``Config.enable_tensorrt_engine`` only reaches legacy ``.pdmodel`` programs: a PIR ``.json`` goes
+  through the PIR passes, which never read it, and would run plain GPU kernels, so ``--use_tensorrt``
+  refuses a ``.json`` model (:func:`check_tensorrt`).
 
 Precision is decided before anything runs, and the decision is kept in ``predictor.precision_note``
 for the tools to print: CPU bf16 follows :func:`paddlevideo.deploy.cpu.decide_bf16` (fp32 when the CPU
@@ -43,7 +46,8 @@ class PredictorOptions:
         enable_mkldnn: Paddle on CPU: use oneDNN kernels (falls back to plain CPU if they fail).
         precision: ``fp32``; ``fp16`` (GPU); ``bf16`` (oneDNN on CPUs with AMX/AVX512-BF16, else
             fp32; or GPU); ``int8`` (the ``.int8.onnx`` model on ONNX Runtime).
-        use_tensorrt: Paddle on GPU: TensorRT subgraphs; onnxruntime: the TensorRT provider.
+        use_tensorrt: Paddle on GPU: TensorRT subgraphs of a legacy ``.pdmodel`` program (a PIR ``.json``
+            is refused, :func:`check_tensorrt`); onnxruntime: the TensorRT provider.
         ir_optim: Paddle graph optimisation passes (``switch_ir_optim``).
         max_batch_size: largest batch TensorRT has to handle.
         gpu_mem: Paddle on GPU: initial memory pool in MB (PaddleVideo's ``--gpu_mem``).
@@ -119,6 +123,28 @@ def short_error(err: Exception) -> str:
     return f"{type(err).__name__}: {summary[0][:300]}"
 
 
+def check_tensorrt(model_file: str, options: PredictorOptions) -> None:
+    """Refuse ``--use_tensorrt`` where Paddle Inference would not run TensorRT.
+
+    Paddle 3 runs a PIR program (``.json``) through its PIR passes, which never look at what
+    ``Config.enable_tensorrt_engine`` set (its TensorRT subgraph pass belongs to the ``.pdmodel``
+    analysis), so the predictor would run plain GPU kernels while the tools said TensorRT. PIR models
+    reach TensorRT through ``paddle.tensorrt.convert`` (GPU builds with TensorRT only), which writes a new
+    program holding TensorRT engine ops; Paddle Inference runs those with ``--use_gpu`` alone.
+
+    Raises:
+        ConfigError: ``--use_tensorrt`` with a ``.json`` model, naming it and the ways that do run TensorRT.
+    """
+    if options.use_tensorrt and model_file.endswith(".json"):
+        raise ConfigError(
+            f"--use_tensorrt: {model_file} is a PIR program, which Paddle 3 runs without TensorRT whatever "
+            f"Config.enable_tensorrt_engine says. Convert it once with paddle.tensorrt.convert (a GPU build "
+            f"of Paddle with TensorRT; TensorRTConfig(inputs=[Input(min_input_shape=..., "
+            f"optim_input_shape=..., max_input_shape=...)], save_model_dir=DIR)) and run DIR.json with "
+            f"--use_gpu and without --use_tensorrt; or run the .onnx export with --use_gpu --use_tensorrt "
+            f"(onnxruntime-gpu's TensorRT provider)")
+
+
 class Predictor:
     """Runs an exported recognizer: ``imgs`` float32 ``[B, 3, V*T, H, W]`` -> logits ``[B, K]``."""
 
@@ -182,6 +208,7 @@ class PaddlePredictor(Predictor):
     def __init__(self, model_file: str, params_file: Optional[str], options: PredictorOptions,
                  input_shape: Optional[Sequence[Optional[int]]] = None):
         self.model_file, self.params_file = resolve_paddle_files(model_file, params_file)
+        check_tensorrt(self.model_file, options)
         self.options = options
         self.input_shape = input_shape
         self.precision_note = check_precision(options)
@@ -274,7 +301,7 @@ class PaddlePredictor(Predictor):
     def describe(self) -> str:
         opts = self.options
         if opts.use_gpu:
-            device = f"GPU {opts.gpu_id}" + (", TensorRT" if opts.use_tensorrt else "")
+            device = f"GPU {opts.gpu_id}" + (", TensorRT subgraphs" if opts.use_tensorrt else "")
         else:
             device = f"CPU, {opts.threads} threads, oneDNN {'on' if self.mkldnn else 'off'}"
         return (f"Paddle Inference ({os.path.basename(self.model_file)}), {device}, {opts.precision}, "

@@ -8,13 +8,20 @@ import numpy as np
 import paddle
 import paddle.distributed as dist
 
+from ..cpu import setup_cpu_device
+from .gpu import AMP_MIN_CAPABILITY, amp_dtype_supported, format_capability, gpu_capability
 from .logger import get_logger
 
 
 def select_device() -> str:
-    """GPU when Paddle is built with CUDA and sees one, else CPU (never hard-code 'gpu')."""
+    """GPU when Paddle is built with CUDA and sees one, else CPU (never hard-code 'gpu').
+
+    Choosing the CPU also applies the CPU-only process settings (:func:`paddlevideo.cpu.setup_cpu_device`):
+    this is the first moment the device is known, and on GPU those settings would only cost.
+    """
     if paddle.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0:
         return paddle.set_device(f"gpu:{dist.ParallelEnv().dev_id}")
+    setup_cpu_device()
     return paddle.set_device("cpu")
 
 
@@ -61,8 +68,10 @@ class Precision:
     """What ``--amp`` means on this device.
 
     GPU: ``auto_cast`` at level O1 or O2 in float16 (with a dynamic ``GradScaler``) or bfloat16 (no
-    scaler: bf16 has float32's exponent range). CPU: one warning, then float32 -- Paddle's AMP only
-    acts on GPU/XPU.
+    scaler: bf16 has float32's exponent range), where the GPU computes in that dtype (float16 from compute
+    capability 7.0, bfloat16 from 8.0). Anywhere else: one warning, then float32 without loss scaling.
+    Paddle itself would also run float32 there (``auto_cast`` warns, ``decorate`` does nothing), so
+    ``enabled`` says whether low precision really runs and nothing claims otherwise.
     """
 
     def __init__(self, amp: bool, level: str = "O1", dtype: str = "float16"):
@@ -71,13 +80,33 @@ class Precision:
         if dtype not in ("float16", "bfloat16"):
             raise ValueError(f"--amp_dtype must be float16 or bfloat16, got {dtype}")
         self.level, self.dtype = level, dtype
-        self.enabled = bool(amp) and paddle.is_compiled_with_cuda() and "gpu" in paddle.get_device()
-        if amp and not self.enabled:
-            get_logger().warning("--amp requested but no GPU is in use (%s): Paddle AMP only acts on "
-                                 "GPU/XPU, so this run uses float32", paddle.get_device())
+        refusal = self.refusal(dtype, gpu_capability()) if amp else None
+        self.enabled = bool(amp) and refusal is None
+        if refusal:
+            get_logger().warning("--amp requested but %s, so this run uses float32", refusal)
         elif self.enabled:
             get_logger().info("Training with AMP level %s (%s%s)", level, dtype,
                               ", dynamic loss scaling" if self.uses_scaler else "")
+
+    @staticmethod
+    def refusal(dtype: str, capability: Optional[Tuple[int, int]]) -> Optional[str]:
+        """Why AMP in ``dtype`` cannot run on a device of this compute capability (None: it can).
+
+        Args:
+            dtype: ``float16`` or ``bfloat16``.
+            capability: the GPU's ``(major, minor)``, None for no CUDA GPU.
+
+        Returns:
+            The reason, worded to follow "--amp requested but", or None.
+        """
+        if capability is None:
+            return f"no GPU is in use ({paddle.get_device()}): Paddle AMP only acts on GPU/XPU"
+        if amp_dtype_supported(dtype, capability):
+            return None
+        needed = format_capability(AMP_MIN_CAPABILITY[dtype])
+        hint = "; --amp_dtype float16 runs on it" if amp_dtype_supported("float16", capability) else ""
+        return (f"this GPU (compute capability {format_capability(capability)}) cannot compute in {dtype}, "
+                f"which needs {needed} or newer{hint}")
 
     @property
     def uses_scaler(self) -> bool:

@@ -1,6 +1,6 @@
-"""The Paddle side of the CPU setup (``paddlevideo/cpu/setup.py``), in this process: Paddle's CPU stride
-kernels off (they made our models 1.3-4x slower; the logits and gradients do not depend on it) and
-freed memory kept for reuse."""
+"""The Paddle side of the CPU setup (``paddlevideo/cpu/setup.py``) in this process, once the CPU is chosen:
+Paddle's CPU stride kernels off (they made our models 1.3-4x slower; the logits and gradients do not depend
+on it) and freed memory kept for reuse."""
 import resource
 
 import numpy as np
@@ -9,6 +9,7 @@ import pytest
 
 from paddlevideo.cpu import keep_freed_memory
 from paddlevideo.modeling.builder import build_model
+from paddlevideo.utils.runtime import select_device
 
 
 def forward_backward(cfg, x):
@@ -19,8 +20,11 @@ def forward_backward(cfg, x):
     return float(loss), model.backbone.blocks[0].attn.qkv.weight.grad.numpy()
 
 
-def test_importing_paddlevideo_turns_stride_kernels_off():
+def test_choosing_the_cpu_turns_stride_kernels_off():
+    select_device()  # the CPU: the suite runs without GPU
     assert paddle.get_flags(["FLAGS_use_stride_kernel"])["FLAGS_use_stride_kernel"] is False
+    x = paddle.ones([3, 4])
+    assert x.transpose([1, 0]).is_contiguous()  # Paddle reads the flag at each op: no strided view
 
 
 def test_results_do_not_depend_on_the_flag(tiny_model_cfg):

@@ -30,7 +30,8 @@ def cpuinfo(name: str) -> str:
 def test_mkl_cpu_type_per_recorded_cpu(name):
     plan = plan_cpu_setup(cpuinfo(name), {}, affinity=4, quota=None)
     assert plan.env.get("MKL_DEBUG_CPU_TYPE") == MKL_TYPES[name]
-    assert plan.env["OMP_NUM_THREADS"] == "4" and plan.env["FLAGS_use_stride_kernel"] == "0"
+    assert plan.env["OMP_NUM_THREADS"] == "4" and plan.cpu_flags == {"FLAGS_use_stride_kernel": False}
+    assert "FLAGS_use_stride_kernel" not in plan.env  # set when the model runs on CPU, not at import
     assert "4 threads" in plan.summary() and plan.cpu.model_name in plan.summary()
 
 
@@ -59,7 +60,7 @@ def test_non_intel_without_avx2_keeps_sse():
 
 def test_unreadable_cpuinfo_sets_threads_only():
     plan = plan_cpu_setup("", {}, 2, None)
-    assert plan.env == {"OMP_NUM_THREADS": "2", "FLAGS_use_stride_kernel": "0"}
+    assert plan.env == {"OMP_NUM_THREADS": "2"} and plan.cpu_flags == {"FLAGS_use_stride_kernel": False}
     assert plan.cpu.model_name == "unknown CPU"
 
 
@@ -80,7 +81,7 @@ def test_threads_from_affinity_quota_and_ranks(affinity, quota, ranks, threads):
 def test_the_users_variables_win():
     environ = {"OMP_NUM_THREADS": "3", "MKL_DEBUG_CPU_TYPE": "4", "FLAGS_use_stride_kernel": "1"}
     plan = plan_cpu_setup(cpuinfo("amd_zen4_epyc"), environ, 64, None)
-    assert plan.env == {} and plan.threads == 3
+    assert plan.env == {} and plan.cpu_flags == {} and plan.threads == 3
     assert "OMP_NUM_THREADS=3 set by the user" in plan.summary()
     assert "MKL_DEBUG_CPU_TYPE=4 set by the user" in plan.summary()
     only_mkl_threads = plan_cpu_setup(cpuinfo("amd_zen3_epyc"), {"MKL_NUM_THREADS": "5"}, 64, None)
@@ -95,5 +96,5 @@ def test_an_explicit_thread_count_wins_over_the_environment():
 @pytest.mark.parametrize("value", ["0", "off", "false", "No"])
 def test_opt_out(value):
     plan = plan_cpu_setup(cpuinfo("amd_zen4_epyc"), {"PADDLEVIDEO_CPU_SETUP": value}, 64, None)
-    assert not plan.enabled and plan.env == {}
+    assert not plan.enabled and plan.env == {} and plan.cpu_flags == {}
     assert plan.summary().startswith("CPU setup off")

@@ -1,4 +1,6 @@
-"""The CPU setup as processes see it: each case starts a fresh Python, since the setup acts at import."""
+"""The CPU setup as processes see it: each case starts a fresh Python, since the setup acts at import
+(threads, MKL) and when ``select_device()`` chooses the CPU (stride kernels); CUDA is hidden so that
+choice is the CPU on any machine."""
 import json
 import os
 
@@ -14,15 +16,20 @@ import json, os, sys
 import paddlevideo
 import paddle
 from paddlevideo.cpu import setup_cpu
+from paddlevideo.utils.runtime import select_device
 names = {names!r}
+def stride():
+    return paddle.get_flags(["FLAGS_use_stride_kernel"])["FLAGS_use_stride_kernel"]
+at_import = stride()
+select_device()
 print(json.dumps({{"env": {{n: os.environ.get(n) for n in names}}, "summary": setup_cpu().summary(),
-                   "threads": setup_cpu().threads,
-                   "stride": paddle.get_flags(["FLAGS_use_stride_kernel"])["FLAGS_use_stride_kernel"]}}))
+                   "threads": setup_cpu().threads, "stride_at_import": at_import, "stride": stride()}}))
 """
 
 
 def fresh_python(env_updates=None, before: str = ""):
     """:data:`REPORT` in a fresh Python; returns (report, stderr)."""
+    env_updates = {"CUDA_VISIBLE_DEVICES": "", **(env_updates or {})}
     proc = run_fresh_python(REPORT.format(before=before, names=SETUP_VARIABLES), env_updates=env_updates)
     return json.loads(proc.stdout.strip().splitlines()[-1]), proc.stderr
 
@@ -39,7 +46,8 @@ def test_import_applies_the_plan_for_this_machine():
     plan = expected_plan()
     assert report["env"]["OMP_NUM_THREADS"] == str(plan.threads)
     assert report["env"]["MKL_DEBUG_CPU_TYPE"] == plan.env.get("MKL_DEBUG_CPU_TYPE")
-    assert report["stride"] is False
+    assert report["stride_at_import"] is True and report["stride"] is False  # Paddle's default until the CPU is chosen
+    assert report["env"]["FLAGS_use_stride_kernel"] is None
     assert report["summary"] == plan.summary()
     print("\n" + report["summary"])
 
@@ -71,7 +79,7 @@ def test_ranks_on_one_host_share_the_cores():
 
 def test_paddle_imported_first_is_reported_and_the_flags_still_set():
     report, stderr = fresh_python(before="import paddle")
-    assert report["stride"] is False  # set through paddle.set_flags instead of the environment
+    assert report["stride"] is False  # set through paddle.set_flags when the CPU is chosen, as always
     if expected_plan().threads > 1:
         assert "Paddle was imported before paddlevideo" in stderr
         assert report["threads"] == 1 and report["env"]["OMP_NUM_THREADS"] == "1"

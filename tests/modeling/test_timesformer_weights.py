@@ -1,5 +1,4 @@
 """TimeSformer weights: official ``.pyth`` conversion, PaddleVideo ``.pdparams``, image-ViT initialisation."""
-import logging
 import os
 import subprocess
 import sys
@@ -35,18 +34,9 @@ def tiny_demo_overrides(size: int, frames: int, dim: int) -> list:
 
 
 @pytest.fixture
-def log_text():
+def log_text(log_lines):
     """Messages of the ``paddlevideo`` logger during the test, joined."""
-    messages = []
-    handler = logging.Handler(logging.INFO)
-    handler.emit = lambda record: messages.append(record.getMessage())
-    logger = logging.getLogger("paddlevideo")
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    yield lambda: "\n".join(messages)
-    logger.removeHandler(handler)
-    logger.setLevel(level)
+    return lambda: "\n".join(log_lines)
 
 
 @pytest.fixture(scope="module")

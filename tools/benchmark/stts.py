@@ -27,7 +27,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from paddlevideo.cpu import setup_cpu  # noqa: E402
+from paddlevideo.cpu import setup_cpu, setup_cpu_device  # noqa: E402
 from paddlevideo.deploy.cli import setup_console_logging  # noqa: E402
 from paddlevideo.utils.atomic import write_json_atomic  # noqa: E402
 
@@ -326,6 +326,7 @@ def main(argv=None) -> int:
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)  # internal: one timing process
     args = parser.parse_args(argv)
     setup_cpu(threads=args.threads)  # before Paddle is imported: eager kernels read it once
+    setup_cpu_device()  # a CPU benchmark: the CPU-only settings too
     setup_console_logging("WARNING")
     if args.child:
         with open(args.child, encoding="utf-8") as f:

@@ -45,7 +45,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from paddlevideo.cpu import setup_cpu, variables_set  # noqa: E402
+from paddlevideo.cpu import setup_cpu, setup_cpu_device, variables_set  # noqa: E402
 
 CONFIG = os.path.join(ROOT, "configs", "recognition", "tokshift", "k400_tokshift_div4_8x32_base_224.yaml")
 LR, MOMENTUM, LABEL_SMOOTHING = 1e-3, 0.9, 0.01
@@ -362,6 +362,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.threads is not None:
         setup_cpu(threads=args.threads)  # before Paddle is imported: eager kernels read it once
+    setup_cpu_device()  # a CPU benchmark: the CPU-only settings too, as main.py applies them on CPU
     from paddlevideo.utils.cli import run_reporting_errors
 
     return run_reporting_errors(lambda: run(args))

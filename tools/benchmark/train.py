@@ -18,7 +18,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from paddlevideo.cpu import setup_cpu  # noqa: E402
+from paddlevideo.cpu import setup_cpu, setup_cpu_device  # noqa: E402
 
 DEFAULT_CONFIG = os.path.join("configs", "recognition", "tokshift", "k400_tokshift_div4_8x32_base_224.yaml")
 
@@ -67,6 +67,7 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
     setup_cpu(threads=args.threads)  # before Paddle is imported: eager kernels read it once
+    setup_cpu_device()  # a CPU benchmark: the CPU-only settings too
     from paddlevideo.utils.cli import run_reporting_errors
     from paddlevideo.utils.config import get_config
 

@@ -168,7 +168,8 @@ class VisionTransformer(nn.Layer):
         attention_type: ``divided_space_time`` (TimeSformer), ``space_only`` or ``joint_space_time``.
         epsilon: LayerNorm epsilon (1e-6 in the official model).
         drop_path_rate: stochastic depth of the last block (0.1 in the official model).
-        attn_impl: ``auto`` (fused kernel for fp16/bf16, explicit otherwise), ``explicit`` or ``fused``.
+        attn_impl: ``auto`` (fused kernel for fp16/bf16 where it runs as FlashAttention, explicit
+            otherwise; see :func:`..layers.attention.auto_uses_fused`), ``explicit`` or ``fused``.
         pretrained: optional weights file initialising the backbone (image ViT or TimeSformer).
         recompute: in training, keep only each block's input and recompute its activations during
             backward (:mod:`paddlevideo.modeling.layers.recompute`). Eval and export are unaffected.
@@ -250,14 +251,17 @@ class VisionTransformer(nn.Layer):
         c, t, h, w = x.shape[1], x.shape[2], x.shape[3], x.shape[4]
         grid_h, grid_w = h // self.patch_size, w // self.patch_size
         x = self.patch_embed(x.transpose([0, 2, 1, 3, 4]).reshape([-1, c, h, w]))  # [B*T, N, D]
-        pos = self.position_embedding(grid_h, grid_w).astype(x.dtype)  # [1, 1+N, D]
-        cls = self.cls_token.astype(x.dtype) + pos[:, :1]  # [1, 1, D]
+        # The residual stream takes the parameters' dtype: float32 under AMP O1 (the patch conv's float16
+        # output is cast up, as PyTorch autocast's promotion does), float16 under O2 (parameters cast).
+        x = x.astype(self.pos_embed.dtype)
+        pos = self.position_embedding(grid_h, grid_w)  # [1, 1+N, D]
+        cls = self.cls_token + pos[:, :1]  # [1, 1, D]
         if self.attention_type == "space_only":
             cls = paddle.tile(cls, [paddle.shape(x)[0], 1, 1])  # [B*T, 1, D] (the batch may be dynamic)
             return self.pos_drop(paddle.concat([cls, x + pos[:, 1:]], axis=1))  # [B*T, 1+N, D]
         n, d = x.shape[1], self.embed_dim
         x = self.pos_drop(x + pos[:, 1:]).reshape([-1, t, n, d]).transpose([0, 2, 1, 3])  # [B, N, T, D]
-        time = resize_nearest_axis(self.time_embed, t, 1).astype(x.dtype)  # [1, T, D]
+        time = resize_nearest_axis(self.time_embed, t, 1)  # [1, T, D]
         x = self.time_drop(x + time.unsqueeze(0)).reshape([-1, n * t, d])  # [B, N*T, D]
         cls = self.pos_drop(paddle.tile(cls, [paddle.shape(x)[0], 1, 1]))  # [B, 1, D]
         return paddle.concat([cls, x], axis=1)  # [B, 1+N*T, D]

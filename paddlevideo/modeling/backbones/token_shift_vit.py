@@ -80,7 +80,8 @@ class TokenShiftVisionTransformer(nn.Layer):
         num_seg: frames per clip ``T``; the head averages over them.
         shift_div: ``embed_dim // shift_div`` channels shift each way; 0 disables the shift.
         epsilon: LayerNorm epsilon (1e-6 in the official ViT).
-        attn_impl: ``auto`` (fused kernel for fp16/bf16, explicit otherwise), ``explicit`` or ``fused``.
+        attn_impl: ``auto`` (fused kernel for fp16/bf16 where it runs as FlashAttention, explicit
+            otherwise; see :func:`..layers.attention.auto_uses_fused`), ``explicit`` or ``fused``.
         pretrained: optional path to image-pretrained ViT weights used as initialisation.
         recompute: in training, keep only each block's input and recompute its activations during
             backward (less memory, about one extra forward per step). Eval and export are unaffected.
@@ -136,9 +137,11 @@ class TokenShiftVisionTransformer(nn.Layer):
         """``[B, 3, T, H, W]`` -> final-normed class tokens ``[B*T, D]``."""
         c, h, w = x.shape[1], x.shape[3], x.shape[4]
         x = x.transpose([0, 2, 1, 3, 4]).reshape([-1, c, h, w])  # [B*T, 3, H, W]
-        x = self.patch_embed(x)  # [B*T, N, D]
-        cls = self.cls_token.expand([x.shape[0], -1, -1]).astype(x.dtype)  # [B*T, 1, D]
-        x = paddle.concat([cls, x], axis=1) + self.pos_embed.astype(x.dtype)  # [B*T, N+1, D]
+        # The residual stream takes the parameters' dtype: float32 under AMP O1 (the patch conv's float16
+        # output is cast up, as PyTorch autocast's promotion does), float16 under O2 (parameters cast).
+        x = self.patch_embed(x).astype(self.pos_embed.dtype)  # [B*T, N, D]
+        cls = self.cls_token.expand([x.shape[0], -1, -1])  # [B*T, 1, D]
+        x = paddle.concat([cls, x], axis=1) + self.pos_embed  # [B*T, N+1, D]
         x = self.pos_drop(x)
         last = len(self.blocks) - 1
         for i, block in enumerate(self.blocks):

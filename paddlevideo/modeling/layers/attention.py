@@ -2,9 +2,9 @@
 
 The explicit path (``softmax(q k^T * head_dim**-0.5) v``) is what the official code computes and what
 the exported graph always uses. The fused path calls
-``paddle.nn.functional.scaled_dot_product_attention`` (layout ``[B, N, heads, head_dim]``), which only
-pays off for fp16/bf16 on GPU; ``attn_impl='auto'`` picks it exactly then (on CPU fp32 it was slower than
-the explicit path, 32 ms vs 25 ms for ``[8, 197, 12, 64]``, Paddle 3.3.1). The ``qkv`` and ``proj``
+``paddle.nn.functional.scaled_dot_product_attention`` (layout ``[B, N, heads, head_dim]``), which pays
+off for fp16/bf16 on a GPU (on CPU in fp32 it was slower than the explicit path). ``attn_impl='auto'``
+takes it only where it runs as FlashAttention (:func:`auto_uses_fused`). The ``qkv`` and ``proj``
 products run through :func:`.linear.linear` (faster eager CPU training, same exported graph).
 """
 from typing import Optional
@@ -13,10 +13,55 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
+from ...utils.gpu import Capability, dtype_name, flash_attention_supported, format_capability, gpu_capability
+from ...utils.logger import get_logger
 from .linear import linear
 
 ATTN_IMPLS = ("auto", "explicit", "fused")
 _LOW_PRECISION = (paddle.float16, paddle.bfloat16)
+FLASH_MAX_HEAD_DIM = 256  # paddle/nn/functional/sdpa.py, check_head_dim_size_flash (also: a multiple of 8)
+_REPORTED = set()  # (dtype, capability, fused) choices of 'auto' already logged
+
+
+def auto_uses_fused(dtype: paddle.dtype, head_dim: int) -> bool:
+    """Whether ``attn_impl='auto'`` takes the fused path for query/key/value of ``dtype``.
+
+    Only where the kernel is FlashAttention: fp16/bf16 on a GPU of compute capability 8.0 or newer
+    (:func:`~paddlevideo.utils.gpu.flash_attention_supported`) with a head size it accepts. Elsewhere
+    the fused call is no help or unsafe: on CPU it is the explicit computation composed by Paddle; on
+    a V100/T4 (7.x), Paddle 3.0 calls FlashAttention (built for 8.0+) whenever there is no mask, while
+    3.3.1 falls back to its memory-efficient kernel (fp16) or to the composition (bf16).
+    ``attn_impl: fused`` still reaches those fallbacks. Each choice is logged once.
+
+    Args:
+        dtype: dtype of query, key and value.
+        head_dim: channels per head.
+
+    Returns:
+        True for the fused path, False for the explicit one (always False for float32).
+    """
+    if dtype not in _LOW_PRECISION:
+        return False
+    capability = gpu_capability()
+    fused = (flash_attention_supported(dtype, capability) and head_dim <= FLASH_MAX_HEAD_DIM
+             and head_dim % 8 == 0)
+    _report_once(dtype, capability, head_dim, fused)
+    return fused
+
+
+def _report_once(dtype: paddle.dtype, capability: Capability, head_dim: int, fused: bool) -> None:
+    """Log the path 'auto' took, the first time it takes it for this dtype and device."""
+    key = (dtype, capability, fused)
+    if key in _REPORTED:
+        return
+    _REPORTED.add(key)
+    if fused:
+        get_logger().info("attn_impl auto: fused attention (FlashAttention) for %s on compute capability %s",
+                          dtype_name(dtype), format_capability(capability))
+    else:
+        get_logger().info("attn_impl auto: explicit attention for %s (%s, head_dim %d): FlashAttention needs "
+                          "compute capability 8.0+ and head_dim <= 256, a multiple of 8",
+                          dtype_name(dtype), format_capability(capability), head_dim)
 
 
 class Attention(nn.Layer):
@@ -39,8 +84,11 @@ class Attention(nn.Layer):
         self.proj = nn.Linear(dim, dim)
         self.proj_drop = nn.Dropout(proj_drop)
 
-    def use_fused(self, dtype) -> bool:
-        return self.attn_impl == "fused" or (self.attn_impl == "auto" and dtype in _LOW_PRECISION)
+    def use_fused(self, dtype: paddle.dtype) -> bool:
+        """Whether this forward takes the fused path (``attn_impl`` and, for ``auto``, the device)."""
+        if self.attn_impl == "auto":
+            return auto_uses_fused(dtype, self.head_dim)
+        return self.attn_impl == "fused"
 
     def forward(self, x: paddle.Tensor, num_queries: Optional[int] = None) -> paddle.Tensor:
         """``[B, N, C]`` -> ``[B, Q, C]``: every token attends (Q = N), or only the first
@@ -52,8 +100,10 @@ class Attention(nn.Layer):
         if num_queries is not None:
             q = q[:, :num_queries]  # [B, Q, H, hd]
         if self.use_fused(q.dtype):
+            # dropout_p is zeroed in eval too: Paddle 3.0's call without a mask drops `training`.
+            dropout_p = self.attn_drop_prob if self.training else 0.0
             out = F.scaled_dot_product_attention(
-                q, k, v, dropout_p=self.attn_drop_prob, training=self.training)  # [B, Q, H, hd]
+                q, k, v, dropout_p=dropout_p, training=self.training)  # [B, Q, H, hd]
         else:
             out = self.explicit_attention(q, k, v)
         out = linear(out.reshape([-1, q.shape[1], c]), self.proj.weight, self.proj.bias)  # [B, Q, C]
