@@ -5,20 +5,15 @@
 * under AMP O1 the residual stream stays float32 (float16 patch tokens are cast up, as PyTorch autocast's
   promotion does), while O2's parameter cast keeps it float16.
 """
-import os
-import sys
-
 import numpy as np
 import paddle
 import paddle.nn.functional as F
 import pytest
 from paddle.amp.auto_cast import amp_initialize
+from timesformer_testlib import tiny_cfg, video
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from timesformer_testlib import tiny_cfg, video  # noqa: E402
-
-from paddlevideo.modeling.builder import build_model  # noqa: E402
-from paddlevideo.modeling.layers import Attention, attention  # noqa: E402
+from paddlevideo.modeling.builder import build_model
+from paddlevideo.modeling.layers import Attention, attention
 
 FP16, BF16 = paddle.float16, paddle.bfloat16
 

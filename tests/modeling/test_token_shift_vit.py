@@ -98,7 +98,7 @@ def test_model_input_is_left_unchanged(tiny_model_cfg):
     block_before = block_input.numpy()
     with paddle.no_grad():
         model([video], mode="infer")
-        model.backbone.blocks[0](block_input)
+        model.backbone.blocks[0](block_input, 4)
     np.testing.assert_array_equal(video.numpy(), before)
     np.testing.assert_array_equal(block_input.numpy(), block_before)
 
@@ -219,6 +219,6 @@ def test_class_token_only_block_is_exact(tiny_model_cfg, attn_impl):
     model.backbone.set_attn_impl(attn_impl)
     block = model.backbone.blocks[-1]
     x = paddle.randn([8, 5, 64])
-    full = block(x)
-    np.testing.assert_allclose(block(x, num_out_tokens=1).numpy(), full[:, :1].numpy(), atol=1e-6)
-    assert block(x, num_out_tokens=1).shape == [8, 1, 64]
+    full = block(x, 4)
+    np.testing.assert_allclose(block(x, 4, cls_only=True).numpy(), full[:, :1].numpy(), atol=1e-6)
+    assert block(x, 4, cls_only=True).shape == [8, 1, 64]

@@ -1,12 +1,7 @@
 """Helpers shared by the TimeSformer tests: tiny model config, official checkpoints, clips, logits."""
-import os
-import sys
-
 import numpy as np
 import paddle
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
-from torch_free_pth import as_state_dict, save_pth  # noqa: E402
+from torch_free_pth import as_state_dict, save_pth  # tests/fixtures/torch_free_pth.py
 
 TOL = 1e-4
 DIM, HEADS, PATCH, GRID, FRAMES, CLASSES = 32, 4, 8, 4, 4, 5  # img_size 32, num_seg 4

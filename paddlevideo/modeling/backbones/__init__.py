@@ -1,4 +1,5 @@
 from .timesformer import VisionTransformer
 from .token_shift_vit import TokenShiftVisionTransformer
+from .video_vit import VideoVisionTransformer
 
-__all__ = ["TokenShiftVisionTransformer", "VisionTransformer"]
+__all__ = ["TokenShiftVisionTransformer", "VideoVisionTransformer", "VisionTransformer"]

@@ -4,8 +4,8 @@ The explicit path (``softmax(q k^T * head_dim**-0.5) v``) is what the official c
 the exported graph always uses. The fused path calls
 ``paddle.nn.functional.scaled_dot_product_attention`` (layout ``[B, N, heads, head_dim]``), which pays
 off for fp16/bf16 on a GPU (on CPU in fp32 it was slower than the explicit path). ``attn_impl='auto'``
-takes it only where it runs as FlashAttention (:func:`auto_uses_fused`). The ``qkv`` and ``proj``
-products run through :func:`.linear.linear` (faster eager CPU training, same exported graph).
+takes it only where it runs as FlashAttention (:func:`auto_uses_fused`). ``qkv`` and ``proj`` are
+:class:`.linear.Linear` layers (faster eager CPU training, same exported graph).
 """
 from typing import Optional
 
@@ -15,7 +15,7 @@ import paddle.nn.functional as F
 
 from ...utils.gpu import Capability, dtype_name, flash_attention_supported, format_capability, gpu_capability
 from ...utils.logger import get_logger
-from .linear import linear
+from .linear import Linear
 
 ATTN_IMPLS = ("auto", "explicit", "fused")
 _LOW_PRECISION = (paddle.float16, paddle.bfloat16)
@@ -79,9 +79,9 @@ class Attention(nn.Layer):
         self.scale = self.head_dim**-0.5
         self.attn_impl = attn_impl
         self.attn_drop_prob = attn_drop
-        self.qkv = nn.Linear(dim, dim * 3, bias_attr=None if qkv_bias else False)
+        self.qkv = Linear(dim, dim * 3, bias_attr=None if qkv_bias else False)
         self.attn_drop = nn.Dropout(attn_drop)
-        self.proj = nn.Linear(dim, dim)
+        self.proj = Linear(dim, dim)
         self.proj_drop = nn.Dropout(proj_drop)
 
     def use_fused(self, dtype: paddle.dtype) -> bool:
@@ -94,7 +94,7 @@ class Attention(nn.Layer):
         """``[B, N, C]`` -> ``[B, Q, C]``: every token attends (Q = N), or only the first
         ``num_queries`` tokens do (keys and values still come from all N)."""
         n, c = x.shape[1], x.shape[2]
-        qkv = linear(x, self.qkv.weight, self.qkv.bias)  # [B, N, 3*C]
+        qkv = self.qkv(x)  # [B, N, 3*C]
         qkv = qkv.reshape([-1, n, 3, self.num_heads, self.head_dim])  # [B, N, 3, H, hd]
         q, k, v = qkv.unbind(axis=2)  # each [B, N, H, hd]
         if num_queries is not None:
@@ -106,7 +106,7 @@ class Attention(nn.Layer):
                 q, k, v, dropout_p=dropout_p, training=self.training)  # [B, Q, H, hd]
         else:
             out = self.explicit_attention(q, k, v)
-        out = linear(out.reshape([-1, q.shape[1], c]), self.proj.weight, self.proj.bias)  # [B, Q, C]
+        out = self.proj(out.reshape([-1, q.shape[1], c]))  # [B, Q, C]
         return self.proj_drop(out)
 
     def explicit_attention(self, q, k, v) -> paddle.Tensor:

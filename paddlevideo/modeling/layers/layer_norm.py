@@ -1,11 +1,10 @@
 """LayerNorm over the last axis with a faster eager-CPU backward; the exported graph keeps ``F.layer_norm``.
 
-Why (Paddle 3.3.1 CPU, 2 threads, ``[1576, 768]``, the block input of ViT-B/16 8x224): Paddle's
-``layer_norm_grad`` took 11.3 ms per call (PyTorch's: 0.8 ms), 25 calls per training step. Its
-parameter gradients are column sums over the 1576 rows, which Paddle's reductions compute slowly (see
-:mod:`.linear`); here they are matrix-vector products with a ones vector, and the row means of the input
-gradient are products with a ``1/C`` vector. Forward and backward together: 11.3 -> 7.7 ms per call; a
-ViT-B training step 3.80 -> 3.68 s (one alternating run, medians of 9; the forward is unchanged).
+Why: Paddle 3.3.1's CPU ``layer_norm_grad`` is much slower than PyTorch's on the token matrices
+of a ViT (``[B*T*N, C]``), and a training step calls it once per norm. Its parameter gradients are
+column sums over the rows, which Paddle's reductions compute slowly (see :mod:`.linear`); here they are
+matrix-vector products with a ones vector, and the row means of the input gradient are products with a
+``1/C`` vector. The forward is unchanged.
 
 Values: the forward is ``F.layer_norm`` itself. The backward recomputes the mean and variance in two
 passes and uses the textbook gradient; only float32 summation order differs from Paddle's (tested).

@@ -1,13 +1,15 @@
-"""``x @ W + b`` for eager CPU training, with a hand-written backward; the exported graph keeps ``F.linear``.
+"""``nn.Linear`` with a faster eager-CPU forward and backward; the exported graph keeps ``F.linear``.
 
-Why (Paddle 3.3.1 CPU, 2 threads, ``[1576, 768] @ [768, 3072]``, the MLP input of ViT-B/16 8x224):
+:class:`Linear` is a subclass of ``nn.Linear`` with the same parameters (``weight`` ``[K, N]``, ``bias``
+``[N]``) and the same auto-generated parameter names, so state dicts, forward hooks and wrappers see an
+ordinary Linear layer. Its forward is :func:`linear`, which differs from Paddle's in three places, each
+slow in Paddle 3.3.1's CPU kernels on the token matrices of a ViT:
 
-* Paddle's bias gradient, a ``sum`` over the 1576 rows, took 19 ms; the same sum as a matrix-vector
-  product with a ones vector took 0.3 ms (PyTorch's ``sum``: 0.3 ms). The bias gradients were 12% of
-  a ViT-B train step (``AddGradNode``).
-* Paddle's matmul gradient took ~13 ms more than its two matmuls (``dy W^T``, ``x^T dy``) alone.
-* The forward's separate broadcast bias add took ~10 ms on that output; ``addmm`` adds the bias
-  inside the GEMM call.
+* the bias gradient, a sum over the rows of the output gradient, is a matrix-vector product with a ones
+  vector (Paddle's ``sum`` over rows is slow);
+* the input and weight gradients are the two GEMMs ``dy W^T`` and ``x^T dy`` alone (Paddle's matmul
+  gradient adds overhead around them);
+* the bias is added inside the GEMM call (``addmm``) instead of as a separate broadcast add.
 
 Values: the same two GEMMs per gradient; only the summation order of the bias gradient and of the
 bias add differ (float32 rounding, tested against ``F.linear``).
@@ -15,6 +17,7 @@ bias add differ (float32 rounding, tested against ``F.linear``).
 The fast path is switched off, with the others, by :func:`.fast_paths.reference_kernels`.
 """
 import paddle
+import paddle.nn as nn
 import paddle.nn.functional as F
 from paddle.autograd import PyLayer
 
@@ -91,3 +94,11 @@ def linear(x: paddle.Tensor, weight: paddle.Tensor, bias=None) -> paddle.Tensor:
     if bias is None:
         return _Linear.apply(x, weight)
     return _LinearBias.apply(x, weight, bias)
+
+
+class Linear(nn.Linear):
+    """``nn.Linear(in_features, out_features, bias_attr=...)`` (same parameters and names): ``[..., K]`` ->
+    ``[..., N]``; eager CPU runs :func:`linear`'s kernels, everything else Paddle's own."""
+
+    def forward(self, x: paddle.Tensor) -> paddle.Tensor:
+        return linear(x, self.weight, self.bias)

@@ -14,11 +14,11 @@ def token_shift(x: paddle.Tensor, num_seg: int, shift_div: int, overwrite: bool 
     Other channels and all patch tokens are unchanged.
 
     The result is the patch tokens of ``x`` behind the shifted class tokens. Concatenating them copies
-    every token twice (the slice, then the concatenation) to change one token in 197: 2.0 ms per shift
-    for ViT-B/16 8x224 on 2 CPU threads, 24 shifts per forward. With ``overwrite`` (eager mode, outside
-    :func:`.fast_paths.reference_kernels`) the shifted class tokens are written into ``x`` instead and
-    ``x`` is returned (0.1 ms); values and gradients are the same. Only a caller that owns ``x`` (no
-    other use reads it afterwards) may pass ``overwrite``.
+    every token twice (the slice, then the concatenation) to change one token per frame, twice per
+    block. With ``overwrite`` (eager mode, outside :func:`.fast_paths.reference_kernels`) the shifted
+    class tokens are written into ``x`` instead and ``x`` is returned, which copies only the class
+    tokens; values and gradients are the same. Only a caller that owns ``x`` (no other use reads it
+    afterwards) may pass ``overwrite``.
 
     Args:
         x: tokens ``[B*T, N, C]``, frame-major within each clip (row ``b*T + t``).

@@ -21,10 +21,8 @@ FIT_FIXTURE = ["-o", "MODEL.backbone.patch_size=8", "-o", "MODEL.backbone.embed_
 
 @pytest.fixture
 def cli(restore_logger):
-    sys.path.insert(0, os.path.dirname(TOOL))
-    import convert_weights
-    sys.path.remove(os.path.dirname(TOOL))
-    return convert_weights.main
+    from tools.convert_weights import main
+    return main
 
 
 def test_script_runs_from_the_repo_root(tmp_path):
