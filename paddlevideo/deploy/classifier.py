@@ -16,7 +16,7 @@ from ..loader.errors import DecodeError
 from ..loader.pipelines import Compose
 from ..loader.pipelines.sample import readable_frames
 from ..registry import ConfigError
-from .export import inference_input_shape
+from .input_shape import inference_input_shape
 from .labels import LabelMap
 from .predictor import Predictor
 from .timing import StageTimer

@@ -1,10 +1,10 @@
 """What the CPU can do for low-precision inference, read from ``/proc/cpuinfo``.
 
 Why: oneDNN runs bf16 matmuls fast on CPUs with AMX. With AVX512-BF16 alone the result depends on
-the CPU: on the project's ViT-B/16 8x224 (2 threads) bf16 was slower than fp32 on an Intel Xeon with
-AMX disabled (1.72 s vs 1.08 s) but 2.2x faster on an AMD EPYC with AVX512-BF16 (0.74 s vs
-1.61 s). Without either, Paddle would emulate bf16, slower than fp32. We decide up front, print the
-decision, and never let the user discover it in a benchmark.
+the CPU: on the project's ViT-B/16 bf16 was slower than fp32 on an Intel Xeon with AMX disabled but
+faster on an AMD EPYC with AVX512-BF16 (the README has the measurements). Without either, Paddle
+would emulate bf16, slower than fp32. We decide up front, print the decision, and never let the user
+discover it in a benchmark.
 """
 from dataclasses import dataclass
 from typing import Optional, Set

@@ -1,4 +1,8 @@
-"""Export a recognizer for deployment and prove the exported files compute what the model computes.
+"""Export a recognizer for deployment and check that the exported files compute what the model computes.
+
+This module runs the steps; the pieces live in modules that import no model code:
+``input_shape`` (the input from the config), ``onnx_graph`` (graph edits), ``quantize`` (int8) and
+``agreement`` (parity and int8 checks).
 
 ``paddle.jit.to_static`` + ``paddle.jit.save`` write ``<name>.json`` + ``<name>.pdiparams`` (PIR,
 Paddle >= 3; ``<name>`` is the config's ``model_name`` unless given, as PaddleVideo names them);
@@ -9,14 +13,14 @@ attention path: fused attention kernels have no ONNX mapping and are no faster o
 ``<name>.int8.onnx`` is written too (``quantize.py``).
 
 Every export is checked by running the saved model on random input and comparing with the dygraph
-model; :class:`ParityResult` holds the outcome for the fp32 formats (absolute tolerance), and
-:class:`AgreementResult` for int8 (relative tolerance, and top-1 agreement on real clips).
+model: :class:`~paddlevideo.deploy.agreement.ParityResult` for the fp32 formats (absolute tolerance),
+:class:`~paddlevideo.deploy.agreement.AgreementResult` for int8 (relative tolerance, and top-1
+agreement on real clips).
 """
-import logging
 import os
 import warnings
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import paddle
@@ -24,15 +28,29 @@ import paddle.nn as nn
 
 from ..modeling.builder import build_model
 from ..modeling.weights.loading import load_weights
-from ..registry import ConfigError
 from ..utils.atomic import atomic_path
 from ..utils.checkpoint import load_file
-from ..utils.config_check import backbone_setting
+from .agreement import (
+    AgreementResult,
+    ParityResult,
+    check_int8_agreement,
+    check_parity,
+    clip_cases,
+    logit_agreement,
+    parity_cases,
+    random_input,
+)
+from .input_shape import INPUT_NAME, inference_input_shape
+from .onnx_graph import tidy_onnx
+from .predictor import OnnxPredictor, PaddlePredictor, PredictorOptions
 from .quantize import QuantizationSummary, int8_path, quantize_int8
 
-logger = logging.getLogger("paddlevideo")
+# random_input and logit_agreement (agreement.py) are listed too: tools/benchmark and tests/modeling
+# import them from here.
+__all__ = ["INPUT_NAME", "ONNX_OPSET", "ExportReport", "InferenceModel", "Int8Options", "dygraph_runner",
+           "export_and_check", "export_int8", "export_onnx", "inference_input_shape", "load_recognizer",
+           "logit_agreement", "random_input", "save_inference_model"]
 
-INPUT_NAME = "imgs"
 ONNX_OPSET = 17  # first opset with LayerNormalization
 
 
@@ -50,23 +68,6 @@ class InferenceModel(nn.Layer):
     def forward(self, imgs: paddle.Tensor) -> paddle.Tensor:
         """``[B, C, V*T, H, W]`` -> logits ``[B, K]`` averaged over the V views."""
         return self.recognizer([imgs], mode="infer")
-
-
-def inference_input_shape(cfg: Dict, views: Optional[int] = None) -> List[Optional[int]]:
-    """``[None, C, num_seg * views, H, W]`` from ``INFERENCE`` (falling back to the backbone).
-
-    Args:
-        cfg: the whole config.
-        views: override ``INFERENCE.views`` (e.g. 1 for single-clip benchmarks).
-    """
-    backbone = cfg["MODEL"]["backbone"]
-    inference = cfg.get("INFERENCE") or {}
-    num_seg = int(inference.get("num_seg", backbone_setting(backbone, "num_seg")))
-    size = int(inference.get("target_size", backbone_setting(backbone, "img_size")))
-    views = int(views if views is not None else inference.get("views", 1))
-    if views < 1:
-        raise ConfigError(f"INFERENCE.views must be >= 1, got {views}")
-    return [None, int(backbone_setting(backbone, "in_channels")), num_seg * views, size, size]
 
 
 def load_recognizer(cfg: Dict, weights: Optional[str] = None) -> nn.Layer:
@@ -140,165 +141,6 @@ def export_onnx(model_file: str, params_file: str, onnx_file: str, opset: int = 
     return onnx_file
 
 
-def tidy_onnx(model) -> None:
-    """Name the dynamic batch axis ``batch`` and remove initializers no node reads (in place)."""
-    for value in list(model.graph.input) + list(model.graph.output):
-        dim = value.type.tensor_type.shape.dim
-        if dim and not dim[0].HasField("dim_value"):
-            dim[0].dim_param = "batch"
-    used = {name for node in model.graph.node for name in node.input}
-    used |= {value.name for value in model.graph.output}
-    unused = [init for init in model.graph.initializer if init.name not in used]
-    for init in unused:
-        model.graph.initializer.remove(init)
-
-
-@dataclass
-class ParityResult:
-    """Largest absolute logit difference between a candidate and the reference.
-
-    Attributes:
-        name: what was compared (``"Paddle Inference vs dygraph"``).
-        batch_sizes: batch sizes of the random inputs.
-        max_abs_diff: over all batches and logits.
-        atol: the tolerance.
-    """
-
-    name: str
-    batch_sizes: List[int]
-    max_abs_diff: float
-    atol: float
-    shapes: List[Tuple[int, ...]] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return bool(np.isfinite(self.max_abs_diff)) and self.max_abs_diff <= self.atol
-
-    def message(self) -> str:
-        verdict = "OK" if self.ok else f"FAILED: above the tolerance {self.atol:g}"
-        return (f"{self.name}: max abs diff {self.max_abs_diff:.3e} on random input, batch sizes "
-                f"{self.batch_sizes} -> {verdict}")
-
-
-def random_input(input_shape: Sequence[Optional[int]], batch_size: int, seed: int = 0) -> np.ndarray:
-    """Uniform [-1, 1) float32 of ``input_shape`` with its batch axis set to ``batch_size``
-    (the range of clips normalised with mean 0.5, std 0.5)."""
-    shape = [batch_size] + [int(d) for d in input_shape[1:]]
-    return np.random.RandomState(seed).uniform(-1, 1, size=shape).astype(np.float32)
-
-
-def parity_cases(reference: Callable[[np.ndarray], np.ndarray], input_shape: Sequence[Optional[int]],
-                 batch_sizes: Sequence[int] = (1, 2), seed: int = 0) -> List[Tuple[np.ndarray, np.ndarray]]:
-    """(random input, reference logits) per batch size, computed once and shared by every check."""
-    cases = []
-    for i, batch in enumerate(batch_sizes):
-        imgs = random_input(input_shape, batch, seed + i)
-        cases.append((imgs, reference(imgs)))
-    return cases
-
-
-def check_parity(name: str, candidate: Callable[[np.ndarray], np.ndarray],
-                 cases: Sequence[Tuple[np.ndarray, np.ndarray]], atol: float = 1e-4) -> ParityResult:
-    """Largest absolute difference between ``candidate(imgs)`` and the reference logits of ``cases``.
-
-    A wrong output shape counts as an infinite difference.
-    """
-    worst, shapes = 0.0, []
-    for imgs, ref in cases:
-        out = candidate(imgs)
-        shapes.append(tuple(out.shape))
-        if out.shape != ref.shape:
-            logger.error("%s: output shape %s for input %s, expected %s", name, out.shape, imgs.shape,
-                         ref.shape)
-            worst = float("inf")
-            continue
-        worst = max(worst, float(np.max(np.abs(out.astype(np.float64) - ref))))
-    return ParityResult(name, [imgs.shape[0] for imgs, _ in cases], worst, atol, shapes)
-
-
-@dataclass
-class AgreementResult:
-    """A lossy path (int8) against the reference: logit difference relative to the reference logits'
-    range, and top-1 agreement.
-
-    A fixed absolute tolerance means nothing for int8 (logits of a trained model span ~10, those of a
-    random one ~0.3), so the difference is judged relative to the largest per-sample logit range
-    (max - min) of the reference. Top-1 agreement is judged only on real clips: on random input the
-    top-2 margin can be arbitrarily small, so a flip there says nothing about the model.
-
-    Attributes:
-        name: what was compared (``"ONNX Runtime int8 vs dygraph"``).
-        inputs: ``"random input"`` or ``"N real clips"``.
-        n: number of samples.
-        max_abs_diff: over all samples and logits.
-        logit_range: largest per-sample (max - min) of the reference logits.
-        agree: samples with the same top-1 class as the reference.
-        rtol: largest accepted ``max_abs_diff / logit_range``.
-        min_agreement: smallest accepted fraction of agreeing samples (None: reported only).
-    """
-
-    name: str
-    inputs: str
-    n: int
-    max_abs_diff: float
-    logit_range: float
-    agree: int
-    rtol: float
-    min_agreement: Optional[float] = None
-
-    @property
-    def rel_diff(self) -> float:
-        return self.max_abs_diff / self.logit_range if self.logit_range > 0 else float("inf")
-
-    @property
-    def agreement(self) -> float:
-        return self.agree / self.n if self.n else 0.0
-
-    @property
-    def ok(self) -> bool:
-        close = bool(np.isfinite(self.rel_diff)) and self.rel_diff <= self.rtol
-        return close and (self.min_agreement is None or self.agreement >= self.min_agreement)
-
-    def message(self) -> str:
-        rule = f"max|diff| <= {self.rtol:g} x logit range"
-        if self.min_agreement is not None:
-            rule += f", top-1 agreement >= {self.min_agreement:.0%}"
-        verdict = "OK" if self.ok else "FAILED"
-        return (f"{self.name} on {self.inputs}: max abs diff {self.max_abs_diff:.3e} "
-                f"({self.rel_diff:.1%} of the logit range {self.logit_range:.3g}), top-1 agreement "
-                f"{self.agree}/{self.n} ({self.agreement:.0%}) -> {verdict} ({rule})")
-
-
-def logit_agreement(reference: np.ndarray, out: np.ndarray) -> Tuple[float, int]:
-    """(max abs difference, number of rows with the same argmax) of two ``[B, K]`` logit arrays."""
-    if out.shape != reference.shape:
-        return float("inf"), 0
-    diff = float(np.max(np.abs(out.astype(np.float64) - reference)))
-    return diff, int(np.sum(out.argmax(-1) == reference.argmax(-1)))
-
-
-def clip_cases(reference: Callable[[np.ndarray], np.ndarray], clips: Sequence[np.ndarray],
-               batch_size: int = 2) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
-    """(clips, reference logits) in batches of ``batch_size`` (``clips[i:j]`` is a stacked batch),
-    read and computed one batch at a time."""
-    for start in range(0, len(clips), batch_size):
-        batch = clips[start:start + batch_size]
-        yield batch, reference(batch)
-
-
-def check_agreement(name: str, candidate: Callable[[np.ndarray], np.ndarray],
-                    cases: Iterable[Tuple[np.ndarray, np.ndarray]], inputs: str, rtol: float,
-                    min_agreement: Optional[float] = None) -> AgreementResult:
-    """:class:`AgreementResult` of ``candidate`` on ``cases`` (input, reference logits)."""
-    diffs, agree, n, spread = [], 0, 0, 0.0
-    for imgs, ref in cases:
-        diff, same = logit_agreement(ref, candidate(imgs))
-        diffs.append(diff)
-        agree, n = agree + same, n + len(ref)
-        spread = max(spread, float(np.max(np.ptp(ref, axis=-1))))
-    return AgreementResult(name, inputs, n, max(diffs), spread, agree, rtol, min_agreement)
-
-
 @dataclass
 class ExportReport:
     """Files written by :func:`export_and_check` and the checks of each exported format."""
@@ -358,8 +200,6 @@ def export_and_check(cfg: Dict, weights: Optional[str], out_dir: str, onnx: bool
         int8: also write the int8 ONNX model (implies ``onnx``) and judge it as
             :class:`AgreementResult` on the random parity input and on ``int8.check_clips``.
     """
-    from .predictor import OnnxPredictor, PaddlePredictor, PredictorOptions
-
     recognizer = load_recognizer(cfg, weights)
     input_shape = inference_input_shape(cfg)
     name = name or cfg["model_name"]
@@ -382,14 +222,12 @@ def export_int8(report: ExportReport, int8: Int8Options, random_cases: Sequence[
                 reference: Callable[[np.ndarray], np.ndarray], cpu_threads: Optional[int]) -> None:
     """Quantize ``report.onnx_file`` and append its checks (on ``random_cases`` and on
     ``int8.check_clips`` against ``reference``) to ``report``."""
-    from .predictor import OnnxPredictor, PredictorOptions
-
     report.quantization = quantize_int8(report.onnx_file, int8_path(report.onnx_file), int8.calibration,
                                         per_channel=int8.per_channel)
     run = OnnxPredictor(report.quantization.file, PredictorOptions(cpu_threads=cpu_threads, precision="int8")).run
     name = "ONNX Runtime int8 vs dygraph"
-    report.checks.append(check_agreement(name, run, random_cases, "random input", int8.rtol))
+    report.checks.append(check_int8_agreement(name, run, random_cases, "random input", int8.rtol))
     if int8.check_clips is not None:
         cases = clip_cases(reference, int8.check_clips)
         inputs = f"{len(int8.check_clips)} real clips"
-        report.checks.append(check_agreement(name, run, cases, inputs, int8.rtol, int8.min_agreement))
+        report.checks.append(check_int8_agreement(name, run, cases, inputs, int8.rtol, int8.min_agreement))

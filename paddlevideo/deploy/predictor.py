@@ -1,7 +1,7 @@
 """One small interface over Paddle Inference and ONNX Runtime: ``predictor.run(imgs) -> logits``.
 
 Paddle 3.x exports PIR programs (``<name>.json``); the old ``<name>.pdmodel`` is still accepted.
-Facts of Paddle 3.3.1 this module works around (see PITFALLS.md):
+Facts of Paddle 3.3.1 this module works around:
 
 * oneDNN (MKLDNN) is switched on by default in ``paddle.inference.Config``, so "off" has to call
   ``disable_mkldnn()``; and its PIR passes sometimes fail on valid programs, so when oneDNN was asked
@@ -164,8 +164,8 @@ def check_precision(options: PredictorOptions) -> str:
 
     CPU bf16 runs through oneDNN, so it switches ``options.enable_mkldnn`` on; on a CPU without
     native bf16 it is replaced by fp32 (with oneDNN) rather than emulated slower, with a warning. With
-    AVX512-BF16 but no AMX it runs, with a warning that it may be slower than fp32 (ViT-B/16 8x224, 2
-    cores: slower on an Intel Xeon with AMX disabled, 1.77 s vs 1.12 s; 2.2x faster on an AMD EPYC).
+    AVX512-BF16 but no AMX it runs, with a warning that it may be slower than fp32: whether it is
+    depends on the CPU (see :func:`paddlevideo.deploy.cpu.decide_bf16`).
 
     Returns:
         One line naming the precision that will run and why (``predictor.precision_note``).

@@ -14,7 +14,8 @@ softmax and GELU):
 Traps this module handles (each silently produced an fp32-sized "int8" model or an import error):
 
 * paddle2onnx emits every weight as a ``Constant`` node, and ORT only quantizes a MatMul whose B
-  input is an initializer, so the constants are turned into initializers first;
+  input is an initializer, so the constants are turned into initializers first
+  (:func:`~paddlevideo.deploy.onnx_graph.constants_to_initializers`);
 * ``quant_pre_process`` must skip ORT's symbolic shape inference (``skip_symbolic_shape=True``),
   which does not handle the dynamic batch reshapes of the exported graph;
 * ``onnxruntime.quantization`` imports ``ml_dtypes`` (a requirement of this project).
@@ -41,6 +42,7 @@ from typing import Dict, Iterator, Optional, Sequence
 import numpy as np
 
 from ..utils.atomic import atomic_path
+from .onnx_graph import constants_to_initializers, graph_input_name, tidy_onnx
 
 logger = logging.getLogger("paddlevideo")
 
@@ -68,24 +70,6 @@ def quantization_api():
         raise RuntimeError(f"int8 quantization needs onnxruntime.quantization, which failed to import "
                            f"({err}); install the requirements (pip install ml_dtypes)") from err
     return quantization
-
-
-def constants_to_initializers(model) -> int:
-    """Move every ``Constant`` node holding a tensor (``value`` attribute) into the graph's
-    initializers, in place, so ORT's quantizer sees the weights. Returns how many were moved."""
-    keep, moved = [], 0
-    for node in model.graph.node:
-        attrs = {a.name: a for a in node.attribute}
-        if node.op_type == "Constant" and set(attrs) == {"value"}:
-            tensor = model.graph.initializer.add()
-            tensor.CopyFrom(attrs["value"].t)
-            tensor.name = node.output[0]
-            moved += 1
-        else:
-            keep.append(node)
-    del model.graph.node[:]
-    model.graph.node.extend(keep)
-    return moved
 
 
 @dataclass
@@ -173,8 +157,6 @@ def prepare_fp32(fp32_file: str, out_file: str) -> None:
     (graph optimisation and ONNX shape inference; symbolic shape inference skipped)."""
     import onnx
 
-    from .export import tidy_onnx
-
     model = onnx.load(fp32_file)
     moved = constants_to_initializers(model)
     tidy_onnx(model)  # Constants no node read became unused initializers
@@ -218,7 +200,7 @@ def quantize_int8(fp32_file: str, out_file: Optional[str] = None,
                                per_channel=per_channel, reduce_range=True, weight_type=q.QuantType.QInt8,
                                extra_options=options)
         else:
-            reader = ClipReader(input_name(prepared), calibration)
+            reader = ClipReader(graph_input_name(prepared), calibration)
             options["CalibStridedMinMax"] = 1  # fold the ranges clip by clip: memory of one clip
             q.quantize_static(prepared, target, reader, quant_format=q.QuantFormat.QDQ,
                               op_types_to_quantize=list(QUANTIZED_OP_TYPES), per_channel=True, reduce_range=True,
@@ -231,10 +213,3 @@ def quantize_int8(fp32_file: str, out_file: Optional[str] = None,
     summary.file = out_file
     return summary
 
-
-def input_name(model_file: str) -> str:
-    import onnx
-
-    model = onnx.load(model_file, load_external_data=False)
-    initializers = {t.name for t in model.graph.initializer}
-    return next(v.name for v in model.graph.input if v.name not in initializers)
