@@ -5,9 +5,11 @@ DEMO_OUT := output/demo_tokshift_tiny
 
 .PHONY: install install-test demo test lint benchmark-demo
 
+# Paddle first (CPU build unless one is importable: requirements.txt cannot choose between the CPU and CUDA
+# packages), then this checkout, editable, with requirements.txt: `paddlevideo` imports from anywhere.
 install:
 	$(PYTHON) -c "import paddle" 2>/dev/null || $(PYTHON) -m pip install "paddlepaddle>=3.0"
-	$(PYTHON) -m pip install -r requirements.txt
+	$(PYTHON) -m pip install -e .
 
 install-test: install
 	$(PYTHON) -m pip install "pytest>=7" "ruff==0.17.6"

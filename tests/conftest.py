@@ -1,14 +1,8 @@
 """Shared fixtures: tiny model configs and a tiny generated demo dataset."""
 import copy
 import logging
-import os
-import sys
 
 import pytest
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
 
 TINY_MODEL = {
     "framework": "RecognizerTransformer",
@@ -26,8 +20,7 @@ def tiny_model_cfg():
 @pytest.fixture(scope="session")
 def demo_data(tmp_path_factory):
     """A tiny time-reversed-pairs dataset (4 classes, 32 px, 8 frames) generated once per session."""
-    sys.path.insert(0, os.path.join(ROOT, "data"))
-    from generate_demo_data import generate
+    from generate_demo_data import generate  # data/generate_demo_data.py (pytest pythonpath)
     out = tmp_path_factory.mktemp("demo")
     generate(str(out), train_per_class=4, val_per_class=2, frames=8, size=32, pairs=2, seed=0)
     return out

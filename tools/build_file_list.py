@@ -30,11 +30,7 @@ import sys
 from collections import defaultdict
 from typing import Dict, List, Optional, Sequence, Tuple
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-
-from paddlevideo.utils.dataset_lists import (  # noqa: E402
+from paddlevideo.utils.dataset_lists import (
     FrameFolderError,
     count_frames,
     frame_dir_of,

@@ -14,11 +14,7 @@ import argparse
 import os
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-
-from paddlevideo.registry import ConfigError  # noqa: E402
+from paddlevideo.registry import ConfigError
 
 
 def parse_args(argv=None) -> argparse.Namespace:

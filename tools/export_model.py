@@ -17,18 +17,13 @@ random parity input and on ``--check_clips`` (default: the calibration videos, i
 agreement must also reach ``--int8_min_agreement`` (90%). Its size vs the fp32 model is printed.
 """
 import argparse
-import os
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-
-from paddlevideo.cpu import setup_cpu  # noqa: E402
-from paddlevideo.deploy.cli import setup_console_logging  # noqa: E402
-from paddlevideo.registry import ConfigError  # noqa: E402
-from paddlevideo.utils.cli import run_reporting_errors  # noqa: E402
-from paddlevideo.utils.logger import get_logger  # noqa: E402
+from paddlevideo.cpu import setup_cpu
+from paddlevideo.deploy.cli import setup_console_logging
+from paddlevideo.registry import ConfigError
+from paddlevideo.utils.cli import run_reporting_errors
+from paddlevideo.utils.logger import get_logger
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -37,11 +37,7 @@ from typing import Iterable, List, NamedTuple, Optional, Sequence, TextIO, Tuple
 import cv2
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-
-from paddlevideo.utils.dataset_lists import (  # noqa: E402
+from paddlevideo.utils.dataset_lists import (
     FRAME_TEMPLATE,
     FrameFolderError,
     count_frames,

@@ -27,19 +27,14 @@ for videos read in full). Exit status: 0 all predicted (warnings included), 1 so
 2 bad arguments or config.
 """
 import argparse
-import os
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-
-from paddlevideo.cpu import setup_cpu, setup_cpu_device  # noqa: E402
-from paddlevideo.deploy.cli import add_flag, setup_console_logging, str2bool  # noqa: E402
-from paddlevideo.registry import ConfigError  # noqa: E402
-from paddlevideo.utils.atomic import write_json_atomic  # noqa: E402
-from paddlevideo.utils.cli import run_reporting_errors  # noqa: E402
-from paddlevideo.utils.logger import get_logger  # noqa: E402
+from paddlevideo.cpu import setup_cpu, setup_cpu_device
+from paddlevideo.deploy.cli import add_flag, setup_console_logging, str2bool
+from paddlevideo.registry import ConfigError
+from paddlevideo.utils.atomic import write_json_atomic
+from paddlevideo.utils.cli import run_reporting_errors
+from paddlevideo.utils.logger import get_logger
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -85,14 +80,20 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def build_classifier(args: argparse.Namespace):
-    from paddlevideo.deploy.classifier import VideoClassifier
-    from paddlevideo.deploy.export import inference_input_shape
-    from paddlevideo.deploy.labels import load_labels
-    from paddlevideo.deploy.predictor import PredictorOptions, create_predictor
+def load_config(args: argparse.Namespace):
+    """The config of ``-c`` with the ``-o`` overrides, checked."""
     from paddlevideo.utils.config import get_config
 
-    cfg = get_config(args.config, overrides=args.override, show=False)
+    return get_config(args.config, overrides=args.override, show=False)
+
+
+def build_classifier(args: argparse.Namespace, cfg):
+    """The config's test pipeline in front of the exported model; no dygraph model code is imported."""
+    from paddlevideo.deploy.classifier import VideoClassifier
+    from paddlevideo.deploy.input_shape import inference_input_shape
+    from paddlevideo.deploy.labels import load_labels
+    from paddlevideo.deploy.predictor import PredictorOptions, create_predictor
+
     options = PredictorOptions(use_gpu=args.use_gpu, gpu_id=args.gpu_id, cpu_threads=args.cpu_threads,
                                enable_mkldnn=args.enable_mkldnn, precision=args.precision,
                                use_tensorrt=args.use_tensorrt, ir_optim=args.ir_optim,
@@ -138,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.use_gpu:
         setup_cpu_device()  # the device is known now: the CPU-only settings of paddlevideo.cpu
     files = collect_videos(args.input_file, args.data_prefix, as_list=args.time_test_file)
-    classifier = build_classifier(args)
+    classifier = build_classifier(args, load_config(args))
     print(f"Model: {classifier.predictor.describe()}")
     print(f"Precision: {classifier.predictor.precision_note}")
     if args.benchmark:

@@ -1,10 +1,10 @@
 """Every command-line path that reads a user-supplied checkpoint refuses a malicious pickle before it runs,
 and the RNG states in a ``.pdopt`` are plain data (older pickled blobs still resume, safely)."""
+import importlib
 import logging
 import os
 import pickle
 import random
-import sys
 
 import numpy as np
 import paddle
@@ -69,11 +69,7 @@ def restore_logger():
 
 
 def tool_main(name: str):
-    sys.path.insert(0, os.path.join(ROOT, "tools"))
-    try:
-        return __import__(name).main
-    finally:
-        sys.path.pop(0)
+    return importlib.import_module(f"tools.{name}").main
 
 
 @pytest.mark.parametrize("tool", ["export_model", "convert_weights"])

@@ -9,8 +9,6 @@ import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 DEMO_CONFIG = ROOT / "configs" / "recognition" / "tokshift" / "demo_tokshift_tiny.yaml"
 NUM_SEG, SIZE, EMBED = 4, 32, 64

@@ -32,7 +32,8 @@ def test_export_writes_pir_and_onnx_and_reports_parity(exported):
 
 @pytest.mark.parametrize("backend", ["paddle", "onnxruntime"])
 def test_exported_matches_eager_at_batch_1_and_3(tiny, exported, backend):
-    from paddlevideo.deploy.export import dygraph_runner, random_input
+    from paddlevideo.deploy.agreement import random_input
+    from paddlevideo.deploy.export import dygraph_runner
 
     run = predictor(exported, backend).run
     eager = dygraph_runner(tiny["model"])
@@ -44,7 +45,7 @@ def test_exported_matches_eager_at_batch_1_and_3(tiny, exported, backend):
 
 
 def test_onnx_matches_paddle_inference(exported):
-    from paddlevideo.deploy.export import random_input
+    from paddlevideo.deploy.agreement import random_input
 
     imgs = random_input([None, 3, 4, 32, 32], 2, seed=7)
     np.testing.assert_allclose(predictor(exported, "onnxruntime").run(imgs),
@@ -194,7 +195,8 @@ def test_benchmark_tool_runs_on_the_tiny_model(tiny, tmp_path):
 def test_exported_tokshift_runs_on_onednn_without_fallback(tiny, exported):
     """Paddle 3.3's oneDNN rejects some PIR graphs (e.g. a concat with an empty input); the exported
     TokShift must run on oneDNN itself, not on the plain-CPU fallback."""
-    from paddlevideo.deploy.export import dygraph_runner, random_input
+    from paddlevideo.deploy.agreement import random_input
+    from paddlevideo.deploy.export import dygraph_runner
     from paddlevideo.deploy.predictor import PaddlePredictor, PredictorOptions
 
     runner = PaddlePredictor(str(exported["json"]), None, PredictorOptions(cpu_threads=1, enable_mkldnn=True))

@@ -68,8 +68,8 @@ def test_int8_model_is_really_int8(exported_int8):
 
 
 def test_int8_agrees_with_fp32_on_random_and_real_clips(tiny, exported_int8, videos):
+    from paddlevideo.deploy.agreement import random_input
     from paddlevideo.deploy.classifier import read_clips
-    from paddlevideo.deploy.export import random_input
     from paddlevideo.deploy.predictor import OnnxPredictor, PredictorOptions
 
     fp32 = OnnxPredictor(str(exported_int8["onnx"]), PredictorOptions(cpu_threads=2)).run

@@ -28,15 +28,13 @@ import os
 import sys
 import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+from paddlevideo.cpu import setup_cpu, setup_cpu_device
+from paddlevideo.deploy.cli import setup_console_logging
+from paddlevideo.registry import ConfigError
+from paddlevideo.utils.atomic import write_json_atomic
+from paddlevideo.utils.cli import run_reporting_errors
 
-from paddlevideo.cpu import setup_cpu, setup_cpu_device  # noqa: E402
-from paddlevideo.deploy.cli import setup_console_logging  # noqa: E402
-from paddlevideo.registry import ConfigError  # noqa: E402
-from paddlevideo.utils.atomic import write_json_atomic  # noqa: E402
-from paddlevideo.utils.cli import run_reporting_errors  # noqa: E402
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 CONFIGS = {"tokshift": os.path.join("configs", "recognition", "tokshift", "k400_tokshift_div4_8x32_base_224.yaml"),
            "timesformer": os.path.join("configs", "recognition", "timesformer", "timesformer_k400_8x224.yaml")}

@@ -28,8 +28,6 @@ import cv2
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
 
 DEFAULT_CONFIG = os.path.join(ROOT, "configs", "recognition", "tokshift",
                               "tokshift_ucf101_256_8f.yaml")

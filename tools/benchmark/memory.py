@@ -22,11 +22,9 @@ import sys
 import time
 from typing import Dict, List, Tuple
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+from paddlevideo.cpu import setup_cpu, setup_cpu_device
 
-from paddlevideo.cpu import setup_cpu, setup_cpu_device  # noqa: E402
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 DEFAULT_CONFIG = os.path.join("configs", "recognition", "tokshift", "k400_tokshift_div4_8x32_base_224.yaml")
 RESULT_PREFIX = "BENCHMARK_MEMORY_RESULT "
@@ -68,7 +66,7 @@ def peak_rss_mib() -> float:
 
 def measure(cfg: Dict, batch_size: int, steps: int) -> Dict[str, float]:
     """Build the model and optimizer from ``cfg``, run ``steps`` training steps; memory and time."""
-    from tools.benchmark.train import timed_step, training_setup
+    from train import timed_step, training_setup  # tools/benchmark/train.py: each child runs as a script
 
     model, optimizer, batch = training_setup(cfg, batch_size, steps)
     before = proc_status_mib("VmRSS")

@@ -23,13 +23,11 @@ import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+from paddlevideo.cpu import setup_cpu, setup_cpu_device
+from paddlevideo.deploy.cli import setup_console_logging
+from paddlevideo.utils.atomic import write_json_atomic
 
-from paddlevideo.cpu import setup_cpu, setup_cpu_device  # noqa: E402
-from paddlevideo.deploy.cli import setup_console_logging  # noqa: E402
-from paddlevideo.utils.atomic import write_json_atomic  # noqa: E402
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 CONFIG_DIR = os.path.join(ROOT, "configs", "recognition")
 FULL_CONFIG = os.path.join(CONFIG_DIR, "tokshift", "demo_tokshift_tiny.yaml")

@@ -41,11 +41,9 @@ import statistics
 import sys
 from typing import Optional
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+from paddlevideo.cpu import setup_cpu, setup_cpu_device, variables_set
 
-from paddlevideo.cpu import setup_cpu, setup_cpu_device, variables_set  # noqa: E402
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 CONFIG = os.path.join(ROOT, "configs", "recognition", "tokshift", "k400_tokshift_div4_8x32_base_224.yaml")
 LR, MOMENTUM, LABEL_SMOOTHING = 1e-3, 0.9, 0.01

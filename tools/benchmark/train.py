@@ -14,11 +14,7 @@ import statistics
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-
-from paddlevideo.cpu import setup_cpu, setup_cpu_device  # noqa: E402
+from paddlevideo.cpu import setup_cpu, setup_cpu_device
 
 DEFAULT_CONFIG = os.path.join("configs", "recognition", "tokshift", "k400_tokshift_div4_8x32_base_224.yaml")
 
