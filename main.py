@@ -4,12 +4,11 @@ import logging
 import sys
 from contextlib import nullcontext
 
+from paddlevideo.config import DEFAULTS, format_config, get_config, setting
 from paddlevideo.cpu import setup_cpu
-from paddlevideo.errors import OutputDirError
-from paddlevideo.registry import ConfigError
+from paddlevideo.errors import ConfigError, OutputDirError
 from paddlevideo.utils.atomic import describe_write_error
 from paddlevideo.utils.cli import run_reporting_errors
-from paddlevideo.utils.config import DEFAULT_SEED, format_config, get_config
 from paddlevideo.utils.logger import setup_logger
 
 
@@ -22,7 +21,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--validate", action="store_true", help="validate after epochs, keep the best")
     parser.add_argument("-w", "--weights", help="weights: checkpoint to test, or to fine-tune from")
     parser.add_argument("--seed", type=int, default=None,
-                        help=f"random seed (default: the config's seed, else {DEFAULT_SEED})")
+                        help=f"random seed (default: the config's seed, else {DEFAULTS['seed']})")
     parser.add_argument("--amp", action="store_true", help="mixed precision (GPU only; fp32 on CPU)")
     parser.add_argument("--amp_level", default=None, choices=["O1", "O2"], help="AMP level (default O1)")
     parser.add_argument("--amp_dtype", default="float16", choices=["float16", "bfloat16"],
@@ -82,7 +81,7 @@ def run_task(args: argparse.Namespace, cfg: dict, logger: logging.Logger) -> Non
 
     logger.info("%s", setup_cpu().summary())
     logger.info("config %s (overrides %s):\n%s", args.config, args.override, format_config(cfg))
-    seed = args.seed if args.seed is not None else cfg.get("seed", DEFAULT_SEED)
+    seed = args.seed if args.seed is not None else setting(cfg, "seed")
     set_seed(seed)
     if args.test:
         if not args.weights:

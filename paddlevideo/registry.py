@@ -3,11 +3,17 @@
 Every configurable piece (backbones, heads, recognizers, losses, datasets, pipeline ops, metrics,
 optimizers, LR schedules) is registered here by class name and built from a config dict whose
 ``name`` key selects the class. Unknown names and unexpected keys fail loudly with the choices.
+
+A registry knows where its members live as module *names* (``locations``, as mmengine's registries)
+and imports them with importlib on its first lookup or listing: this module, and the config code that
+reads the constructors as its schema, import none of the layers above them, and only the registries a
+caller consults get filled (``tools/predict.py`` on an exported model never imports the model code).
 """
 import difflib
+import importlib
 import inspect
 import typing
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional
 
 from .errors import ConfigError
 
@@ -15,23 +21,56 @@ from .errors import ConfigError
 class Registry:
     """Maps names to classes (or factory functions) of one component kind."""
 
-    def __init__(self, kind: str):
+    def __init__(self, kind: str, locations: Iterable[str] = ()):
+        """
+        Args:
+            kind: what the members are, for messages (``backbone``).
+            locations: modules whose import registers the members (``["paddlevideo.modeling"]``),
+                imported on the first lookup or listing.
+        """
         self.kind = kind
+        self.locations: List[str] = list(locations)
+        self._imported = False
         self._items: Dict[str, Callable] = {}
+        self._validators: Dict[str, Callable[[Dict[str, Any]], Any]] = {}
 
-    def register(self, name: Optional[str] = None) -> Callable:
-        """Decorator registering a class under ``name`` (default: its ``__name__``)."""
+    def register(self, name: Optional[str] = None,
+                 validate: Optional[Callable[[Dict[str, Any]], Any]] = None) -> Callable:
+        """Decorator registering a class under ``name`` (default: its ``__name__``).
+
+        ``validate(kwargs)``, if given, is the check of a config's keyword arguments for this member that
+        its signature cannot express (it raises ConfigError); ``check_config`` runs it before building.
+        """
 
         def wrap(obj: Callable) -> Callable:
             key = name or obj.__name__
             if key in self._items:
                 raise KeyError(f"{self.kind} '{key}' is registered twice")
             self._items[key] = obj
+            if validate is not None:
+                self._validators[key] = validate
             return obj
 
         return wrap
 
+    def import_locations(self) -> None:
+        """Import the modules that register the members (once; what they import stays imported)."""
+        if self._imported:
+            return
+        self._imported = True  # set first: a location importing this registry must not recurse
+        try:
+            for module in self.locations:
+                importlib.import_module(module)
+        except BaseException:
+            self._imported = False
+            raise
+
+    def names(self) -> List[str]:
+        self.import_locations()
+        return sorted(self._items)
+
     def get(self, name: str) -> Callable:
+        self.import_locations()
         if name not in self._items:
             close = difflib.get_close_matches(str(name), self._items, n=3)
             hint = f" Did you mean {close}?" if close else ""
@@ -39,19 +78,25 @@ class Registry:
                 f"Unknown {self.kind} '{name}'.{hint} Registered {self.kind}s: {sorted(self._items)}")
         return self._items[name]
 
+    def validator(self, name: str) -> Optional[Callable[[Dict[str, Any]], Any]]:
+        """The ``validate`` registered with ``name`` (None if none)."""
+        self.get(name)
+        return self._validators.get(name)
+
     def __contains__(self, name: str) -> bool:
+        self.import_locations()
         return name in self._items
 
 
-BACKBONES = Registry("backbone")
-HEADS = Registry("head")
-RECOGNIZERS = Registry("recognizer")
-LOSSES = Registry("loss")
-DATASETS = Registry("dataset")
-PIPELINES = Registry("pipeline op")
-METRICS = Registry("metric")
-OPTIMIZERS = Registry("optimizer")
-LRSCHEDULERS = Registry("lr schedule")
+BACKBONES = Registry("backbone", locations=["paddlevideo.modeling"])
+HEADS = Registry("head", locations=["paddlevideo.modeling"])
+RECOGNIZERS = Registry("recognizer", locations=["paddlevideo.modeling"])
+LOSSES = Registry("loss", locations=["paddlevideo.modeling"])
+DATASETS = Registry("dataset", locations=["paddlevideo.loader"])
+PIPELINES = Registry("pipeline op", locations=["paddlevideo.loader"])
+METRICS = Registry("metric", locations=["paddlevideo.metrics"])
+OPTIMIZERS = Registry("optimizer", locations=["paddlevideo.solver"])
+LRSCHEDULERS = Registry("lr schedule", locations=["paddlevideo.solver"])
 
 
 def check_kwargs(target: Callable, kwargs: Dict[str, Any], where: str, injected=()) -> None:

@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 import pytest
-from main_overrides import shrink_args
+from main_helpers import shrink_args
 
 import main
 from paddlevideo.utils.checkpoint import load_file

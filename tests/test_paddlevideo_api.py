@@ -38,7 +38,7 @@ def test_paddlevideo_utils_exports():
 
 
 def test_a_third_positional_argument_never_turns_validation_off(tmp_path):
-    from paddlevideo.registry import ConfigError
+    from paddlevideo.errors import ConfigError
     from paddlevideo.utils import get_config
 
     with pytest.raises(ConfigError, match="dpeth"):

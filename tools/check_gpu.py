@@ -35,7 +35,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 CHILD_ENV = dict(os.environ)  # taken before paddlevideo's CPU setup edits this process's environment
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-from paddlevideo.utils.config import format_config, get_config  # noqa: E402  (after CHILD_ENV)
+from paddlevideo.config import format_config, get_config  # noqa: E402  (after CHILD_ENV)
 
 DEMO_CONFIG = os.path.join(ROOT, "configs", "recognition", "tokshift", "demo_tokshift_tiny.yaml")
 NUM_SEG, SIZE, EMBED, BATCH = 4, 32, 64, 8

@@ -14,7 +14,7 @@ import argparse
 import os
 import sys
 
-from paddlevideo.registry import ConfigError
+from paddlevideo.errors import ConfigError
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -31,9 +31,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def verify_against_config(state, config: str, overrides, source: str) -> None:
     """Build the config's model (no init) and load ``state`` strictly; raises ConfigError on misfit."""
+    from paddlevideo.config import get_config
     from paddlevideo.modeling.builder import build_model
     from paddlevideo.modeling.weights.loading import load_weights
-    from paddlevideo.utils.config import get_config
 
     cfg = get_config(config, overrides=overrides)
     model = build_model(cfg["MODEL"], init=False)

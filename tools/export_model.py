@@ -21,7 +21,7 @@ import sys
 
 from paddlevideo.cpu import setup_cpu
 from paddlevideo.deploy.cli import setup_console_logging
-from paddlevideo.registry import ConfigError
+from paddlevideo.errors import ConfigError
 from paddlevideo.utils.cli import run_reporting_errors
 from paddlevideo.utils.logger import get_logger
 
@@ -79,8 +79,8 @@ def int8_options(args: argparse.Namespace, cfg):
 
 
 def run(args: argparse.Namespace) -> int:
+    from paddlevideo.config import get_config
     from paddlevideo.deploy.export import export_and_check
-    from paddlevideo.utils.config import get_config
     from paddlevideo.utils.runtime import select_device
 
     cfg = get_config(args.config, overrides=args.override, show=False)

@@ -31,7 +31,7 @@ import sys
 
 from paddlevideo.cpu import setup_cpu, setup_cpu_device
 from paddlevideo.deploy.cli import add_flag, setup_console_logging, str2bool
-from paddlevideo.registry import ConfigError
+from paddlevideo.errors import ConfigError
 from paddlevideo.utils.atomic import write_json_atomic
 from paddlevideo.utils.cli import run_reporting_errors
 from paddlevideo.utils.logger import get_logger
@@ -81,10 +81,12 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def load_config(args: argparse.Namespace):
-    """The config of ``-c`` with the ``-o`` overrides, checked."""
-    from paddlevideo.utils.config import get_config
+    """The config of ``-c`` with the ``-o`` overrides, its test pipeline and INFERENCE checked."""
+    from paddlevideo.config import INFERENCE_SECTIONS, get_config
 
-    return get_config(args.config, overrides=args.override, show=False)
+    # the exported model needs PIPELINE.test and INFERENCE: MODEL's constructors (the dygraph model
+    # code) are neither checked nor imported
+    return get_config(args.config, overrides=args.override, show=False, check_sections=INFERENCE_SECTIONS)
 
 
 def build_classifier(args: argparse.Namespace, cfg):

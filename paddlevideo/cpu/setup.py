@@ -13,16 +13,16 @@ allocator settings inherited by every data-loading worker).
 """
 import ctypes
 import dataclasses
-import logging
 import os
 import sys
 from typing import Dict, Optional
 
+from ..utils.logger import get_logger
 from .cpuinfo import read_cpuinfo_text
 from .plan import MKL_CPU_TYPE, CpuPlan, plan_cpu_setup
 from .resources import affinity_count, cgroup_cpu_quota
 
-LOGGER = logging.getLogger("paddlevideo")
+LOGGER = get_logger()
 # glibc <malloc.h> parameter numbers
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3

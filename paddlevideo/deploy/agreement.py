@@ -10,13 +10,14 @@ Every check compares a candidate ``imgs -> logits`` function with reference logi
 Only NumPy is needed: the reference and the candidate are plain callables, so the checks run the same
 for any runtime.
 """
-import logging
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-logger = logging.getLogger("paddlevideo")
+from ..utils.logger import get_logger
+
+logger = get_logger()
 
 
 @dataclass

@@ -6,22 +6,22 @@ be decoded become :class:`Failure` entries and the rest of the batch goes on. A 
 frames do not decode is scored from its readable frames, and its :class:`Prediction` carries a
 ``warning`` saying so (see :func:`truncation_warning`).
 """
-import logging
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ..errors import ConfigError
 from ..loader.errors import DecodeError
 from ..loader.pipelines import Compose
 from ..loader.pipelines.sample import readable_frames
-from ..registry import ConfigError
+from ..utils.logger import get_logger
 from .input_shape import inference_input_shape
 from .labels import LabelMap
 from .predictor import Predictor
 from .timing import StageTimer
 
-logger = logging.getLogger("paddlevideo")
+logger = get_logger()
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

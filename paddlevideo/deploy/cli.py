@@ -3,7 +3,7 @@ import argparse
 import logging
 import sys
 
-from ..utils.logger import LOGGER_NAME
+from ..utils.logger import get_logger
 
 
 def str2bool(text) -> bool:
@@ -25,7 +25,7 @@ def add_flag(parser: argparse.ArgumentParser, name: str, help: str) -> None:
 
 def setup_console_logging(level: str = "INFO") -> logging.Logger:
     """Send the ``paddlevideo`` logger to stderr, keeping stdout for results."""
-    logger = logging.getLogger(LOGGER_NAME)
+    logger = get_logger()
     logger.setLevel(getattr(logging, level.upper(), logging.INFO))
     logger.propagate = False
     if not logger.handlers:

@@ -6,8 +6,8 @@ test pipeline's clips against it, so both read it here; this module imports no m
 """
 from typing import Dict, List, Optional
 
-from ..registry import ConfigError
-from ..utils.config_check import backbone_setting
+from ..config.schema import backbone_setting
+from ..errors import ConfigError
 
 INPUT_NAME = "imgs"
 

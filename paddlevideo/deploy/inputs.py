@@ -2,7 +2,7 @@
 import os
 from typing import List, Optional
 
-from ..registry import ConfigError
+from ..errors import ConfigError
 from ..utils.dataset_lists import VIDEO_EXTENSIONS, is_video, list_lines, split_fields
 
 LIST_EXTENSIONS = (".txt", ".list", ".lst")

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
-from ..registry import ConfigError
+from ..errors import ConfigError
 
 _INDEXED = re.compile(r"^\s*(\d+)\s*[\s,]\s*(\S.*?)\s*$")
 

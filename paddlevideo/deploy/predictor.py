@@ -16,7 +16,6 @@ for the tools to print: CPU bf16 follows :func:`paddlevideo.deploy.cpu.decide_bf
 has neither AMX-BF16 nor AVX512-BF16); ``int8`` is the ONNX model ``<name>.int8.onnx`` written by
 ``tools/export_model.py --quantize int8`` (:func:`find_int8_model`).
 """
-import logging
 import os
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
@@ -24,11 +23,12 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..cpu import setup_cpu
-from ..registry import ConfigError
+from ..errors import ConfigError
+from ..utils.logger import get_logger
 from .cpu import decide_bf16
 from .quantize import INT8_SUFFIX
 
-logger = logging.getLogger("paddlevideo")
+logger = get_logger()
 
 BACKENDS = ("paddle", "onnxruntime")
 PRECISIONS = ("fp32", "fp16", "bf16", "int8")

@@ -42,9 +42,10 @@ from typing import Dict, Iterator, Optional, Sequence
 import numpy as np
 
 from ..utils.atomic import atomic_path
+from ..utils.logger import get_logger
 from .onnx_graph import constants_to_initializers, graph_input_name, tidy_onnx
 
-logger = logging.getLogger("paddlevideo")
+logger = get_logger()
 
 INT8_SUFFIX = ".int8.onnx"
 QUANTIZED_OP_TYPES = ("MatMul", "Gemm")

@@ -4,11 +4,12 @@ from typing import Dict
 
 import paddle
 
+from ..config.defaults import setting
 from ..cpu import limit_worker_threads, one_opencv_thread_for_workers
-from ..registry import DATASETS, ConfigError, build
+from ..errors import ConfigError
+from ..registry import DATASETS, build
 from ..utils.runtime import rank, world_size
 from .batch import collate_clips
-from .dataset.base import DEFAULT_READ_TIMEOUT
 from .pipelines import Compose
 from .sampler import EpochBatchSampler
 
@@ -26,7 +27,7 @@ def build_dataset(cfg: Dict, mode: str):
         raise ConfigError(f"PIPELINE: no '{mode}' entry (needed for {mode})")
     return build(cfg["DATASET"][mode], DATASETS, key="format", pipeline=Compose(cfg["PIPELINE"][mode]),
                  num_classes=cfg["MODEL"]["head"]["num_classes"], test_mode=mode != "train",
-                 read_timeout=cfg["DATASET"].get("read_timeout", DEFAULT_READ_TIMEOUT))
+                 read_timeout=setting(cfg, "DATASET.read_timeout"))
 
 
 def loader_settings(dataset_cfg: Dict, mode: str):

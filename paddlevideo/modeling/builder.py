@@ -3,7 +3,8 @@ from typing import Dict
 
 import paddle.nn as nn
 
-from ..registry import BACKBONES, HEADS, RECOGNIZERS, ConfigError, build
+from ..errors import ConfigError
+from ..registry import BACKBONES, HEADS, RECOGNIZERS, build
 from . import backbones, framework, heads, losses  # noqa: F401  (registration)
 
 

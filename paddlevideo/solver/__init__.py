@@ -4,7 +4,8 @@ from typing import Dict
 
 import paddle.nn as nn
 
-from ..registry import LRSCHEDULERS, OPTIMIZERS, ConfigError, build
+from ..errors import ConfigError
+from ..registry import LRSCHEDULERS, OPTIMIZERS, build
 from . import lr, optimizer  # noqa: F401  (registration)
 from .optimizer import ParamGroups, build_param_groups
 

@@ -1,16 +1,17 @@
 """Optimizers built from the OPTIMIZER section (PaddleVideo's key names), with optional parameter groups
 (``OPTIMIZER.param_groups``: a learning-rate multiplier and a number of frozen epochs per name prefix)."""
 import difflib
-import logging
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Union
 
 import paddle
 import paddle.nn as nn
 
-from ..registry import OPTIMIZERS, ConfigError, check_kwargs
+from ..errors import ConfigError
+from ..registry import OPTIMIZERS, check_kwargs
+from ..utils.logger import get_logger
 
-logger = logging.getLogger("paddlevideo")
+logger = get_logger()
 
 # Parameters AdamW does not decay: biases, LayerNorm scales and the embeddings the official models list in
 # ``no_weight_decay`` (ViT: pos_embed, cls_token; TimeSformer adds time_embed). ``norm1.weight`` also
@@ -52,6 +53,11 @@ def build_grad_clip(cfg: Optional[Dict]) -> Optional[nn.ClipGradByGlobalNorm]:
     keys = {k: v for k, v in cfg.items() if k != "name"}
     check_kwargs(grad_clip_keys, keys, "OPTIMIZER.grad_clip")
     return nn.ClipGradByGlobalNorm(grad_clip_keys(**keys))
+
+
+def check_grad_clip(kwargs: Dict) -> None:
+    """The config check of an optimizer's ``grad_clip`` (registered with each optimizer)."""
+    build_grad_clip(kwargs.get("grad_clip"))
 
 
 def weight_decay_value(cfg: Union[None, float, Dict]) -> float:
@@ -163,7 +169,7 @@ def build_param_groups(cfg: Dict, model: nn.Layer) -> ParamGroups:
     return ParamGroups(cfg.get("param_groups"), model)
 
 
-@OPTIMIZERS.register()
+@OPTIMIZERS.register(validate=check_grad_clip)
 def Momentum(learning_rate, model: nn.Layer, momentum: float = 0.9, use_nesterov: bool = False,
              weight_decay: Union[None, float, Dict] = None, grad_clip: Optional[Dict] = None,
              param_groups: Optional[List[Dict]] = None):
@@ -177,7 +183,7 @@ def Momentum(learning_rate, model: nn.Layer, momentum: float = 0.9, use_nesterov
         grad_clip=build_grad_clip(grad_clip))
 
 
-@OPTIMIZERS.register()
+@OPTIMIZERS.register(validate=check_grad_clip)
 def AdamW(learning_rate, model: nn.Layer, beta1: float = 0.9, beta2: float = 0.999,
           epsilon: float = 1e-8, weight_decay: Union[None, float, Dict] = 0.05,
           grad_clip: Optional[Dict] = None, param_groups: Optional[List[Dict]] = None):

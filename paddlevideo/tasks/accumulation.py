@@ -7,7 +7,7 @@ the clips it really saw, not an under-weighted fraction of it.
 """
 from typing import Dict
 
-from ..registry import ConfigError
+from ..errors import ConfigError
 
 SECTION_KEYS = {"global_batch_size"}
 

@@ -19,7 +19,7 @@ from typing import Callable, Dict, List, Tuple
 import paddle
 from paddle import nn
 
-from ..registry import ConfigError
+from ..errors import ConfigError
 from ..utils.logger import get_logger
 
 BACKENDS = ("auto", "eager", "static")

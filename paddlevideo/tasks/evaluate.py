@@ -18,7 +18,7 @@ from ..utils.meters import format_seconds
 from ..utils.runtime import world_size
 
 
-def unwrap(model):
+def unwrap_data_parallel(model):
     """The recognizer inside a ``paddle.DataParallel`` wrapper (or the model itself)."""
     return getattr(model, "_layers", model)
 
@@ -75,7 +75,7 @@ def evaluate(model, loader, precision, log_interval: int = 10, tag: str = "val",
     logger = get_logger()
     forward = forward or (lambda inputs: model(inputs, mode="test"))
     model.eval()
-    num_seg = unwrap(model).backbone.num_seg
+    num_seg = unwrap_data_parallel(model).backbone.num_seg
     indices, logits, labels, failures, short, views = [], [], [], {}, {}, 0
     total, start = len(loader), time.time()
     for i, batch in enumerate(loader):
@@ -98,7 +98,7 @@ def evaluate(model, loader, precision, log_interval: int = 10, tag: str = "val",
             rate = (time.time() - start) / (i + 1)
             logger.info("[%s] batch %d/%d eta: %s", tag, i + 1, total, format_seconds(rate * (total - i - 1)))
     model.train()
-    num_classes = unwrap(model).head.num_classes
+    num_classes = unwrap_data_parallel(model).head.num_classes
     merged = _merge_ranks(np.concatenate(indices) if indices else np.zeros(0, np.int64),
                           np.concatenate(logits) if logits else np.zeros((0, num_classes), np.float32),
                           np.concatenate(labels) if labels else np.zeros(0, np.int64), failures, short)

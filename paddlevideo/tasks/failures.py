@@ -10,16 +10,15 @@ few files, is broken.
 """
 from typing import Dict, Iterable, Tuple
 
+from ..config.defaults import DEFAULTS
+from ..errors import ConfigError
 from ..loader.errors import DataError
-from ..registry import ConfigError
 from ..utils.logger import get_logger
-
-DEFAULT_MAX_FAILURE_RATIO = 0.01
 
 
 def max_failure_ratio(dataset_cfg: Dict) -> float:
     """``DATASET.max_failure_ratio`` (default 0.01), checked to be a fraction."""
-    ratio = dataset_cfg.get("max_failure_ratio", DEFAULT_MAX_FAILURE_RATIO)
+    ratio = dataset_cfg.get("max_failure_ratio", DEFAULTS["DATASET.max_failure_ratio"])
     if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 <= ratio <= 1:
         raise ConfigError(f"DATASET.max_failure_ratio must be a fraction in [0, 1], got {ratio!r}")
     return float(ratio)

@@ -12,6 +12,7 @@ import json
 import os
 from typing import Dict, Optional
 
+from ..config.defaults import setting
 from ..deploy.classifier import softmax, top_k
 from ..deploy.labels import LabelMap, load_labels
 from ..loader.builder import build_loader
@@ -76,7 +77,7 @@ def test_model(cfg: Dict, weights: str, parallel: bool = True, use_amp: bool = F
     loader = build_loader(cfg, "test")
     labels = load_labels(cfg["DATASET"]["label_file"]) if cfg["DATASET"].get("label_file") else None
     precision = Precision(use_amp, amp_level or "O1", amp_dtype)
-    outputs = evaluate(model, loader, precision, cfg.get("log_interval", 10), tag="test",
+    outputs = evaluate(model, loader, precision, setting(cfg, "log_interval"), tag="test",
                        forward=build_eval_forward(model, cfg, precision))
     metric = build_metric(cfg["METRIC"])
     results = summarize(outputs, metric, model.head.loss_func)
@@ -93,4 +94,3 @@ def test_model(cfg: Dict, weights: str, parallel: bool = True, use_amp: bool = F
         get_logger().info("[TEST] wrote %s and %s", os.path.join(out, "test_predictions.csv"),
                           os.path.join(out, "test_results.json"))
     return results
-test_model.__test__ = False  # a task, not a pytest test

@@ -16,6 +16,7 @@ from typing import Dict, Optional
 import paddle
 import paddle.distributed as dist
 
+from ..config.defaults import DEFAULTS, setting
 from ..errors import ConfigError, TrainingError
 from ..loader.batch import split_batch
 from ..loader.builder import build_loader, close_loader_iterator, loader_settings
@@ -30,7 +31,6 @@ from ..utils.checkpoint import (
     optimizer_state_for_saving,
     save_atomic,
 )
-from ..utils.config import DEFAULT_SEED
 from ..utils.logger import get_logger
 from ..utils.meters import ProgressMeter
 from ..utils.metrics_writer import MetricsWriter
@@ -40,7 +40,7 @@ from ..utils.run_lock import run_lock
 from ..utils.runtime import Precision, init_distributed, rank, world_size
 from .accumulation import AccumulationGroups, accumulation_steps
 from .eval_forward import build_eval_forward
-from .evaluate import evaluate, summarize, unwrap
+from .evaluate import evaluate, summarize, unwrap_data_parallel
 from .failures import TrainingFailures, max_failure_ratio
 from .train_checkpoint import (
     find_resumable,
@@ -82,7 +82,7 @@ class TrainOptions:
     amp_level: str = "O1"
     amp_dtype: str = "float16"
     resume: Optional[str] = None
-    seed: int = DEFAULT_SEED
+    seed: int = DEFAULTS["seed"]
     max_iters: Optional[int] = None
     profiler_options: Optional[str] = None
 
@@ -142,11 +142,11 @@ class Trainer:
         if rank() == 0:
             state = {"epoch": self.epoch, "step": self.step, "best_top1": self.best_top1,
                      "validated": validated, "seed": self.options.seed,
-                     "optimizer": optimizer_state_for_saving(self.optimizer, unwrap(self.model))}
+                     "optimizer": optimizer_state_for_saving(self.optimizer, unwrap_data_parallel(self.model))}
             if self.scaler:
                 state["scaler"] = self.scaler.state_dict()
             with reporting_save_errors(prefix, self.last_checkpoint):
-                save_checkpoint(prefix, unwrap(self.model).state_dict(), state, rng)
+                save_checkpoint(prefix, unwrap_data_parallel(self.model).state_dict(), state, rng)
             self.logger.info("saved %s.pdparams (epoch %d, step %d)", prefix, self.epoch + (self.step > 0),
                              self.step)
         self.last_checkpoint = prefix + ".pdparams"
@@ -163,7 +163,7 @@ class Trainer:
             if path is None:
                 self.logger.info("--resume auto: no checkpoint of %s in %s, starting fresh", self.name, self.out)
                 return
-        model = unwrap(self.model)
+        model = unwrap_data_parallel(self.model)
         weights, state = load_checkpoint(path)
         weights, optimizer_state = resume_states(weights, state["optimizer"], model)
         load_weights(model, weights, source=path)
@@ -239,14 +239,14 @@ class Trainer:
         return finished
 
     def run_batches(self, batches, meter: ProgressMeter, stop: StopRequest) -> bool:
-        total, log_interval = self.groups.num_batches, self.cfg.get("log_interval", 10)
+        total, log_interval = self.groups.num_batches, setting(self.cfg, "log_interval")
         for batch in until_stopped(batches, stop):
             meter.data_ready()
             inputs, meta = split_batch(batch)
             self.failures.record(meta.failures)
             self.failures.record_short(meta.short)
             # Training progress in [0, 1] for schedules inside the model (STTS's sigma decay).
-            set_training_progress(unwrap(self.model), (self.epoch * total + self.step) / (self.epochs * total))
+            set_training_progress(unwrap_data_parallel(self.model), (self.epoch * total + self.step) / (self.epochs * total))
             with self.precision.autocast():
                 outputs = self.model(inputs, mode="train")
             # Waits for the forward, once: the loss must be known before backward to stop at this
@@ -312,9 +312,9 @@ class Trainer:
         self.skipped_updates = 0
 
     def validate_epoch(self, epoch: int) -> None:
-        outputs = evaluate(self.model, self.valid_loader, self.precision, self.cfg.get("log_interval", 10),
+        outputs = evaluate(self.model, self.valid_loader, self.precision, setting(self.cfg, "log_interval"),
                            tag=f"val epoch {epoch + 1}", forward=self.eval_forward)
-        results = summarize(outputs, self.metric, unwrap(self.model).head.loss_func)
+        results = summarize(outputs, self.metric, unwrap_data_parallel(self.model).head.loss_func)
         self.metrics.scalars("val", {k: results[k] for k in ("loss", "top1", "top5", "mean_class_accuracy")},
                              epoch + 1)
         self.logger.info("epoch [%d/%d] validation: %s: loss %.5f top1 %.4f top5 %.4f mean class "
@@ -325,7 +325,7 @@ class Trainer:
             if rank() == 0:
                 best = self.checkpoint_prefix("best") + ".pdparams"
                 with reporting_save_errors(best, self.last_checkpoint):
-                    save_atomic(unwrap(self.model).state_dict(), best)
+                    save_atomic(unwrap_data_parallel(self.model).state_dict(), best)
             self.logger.info("new best top1 %.4f -> %s.pdparams", self.best_top1,
                              self.checkpoint_prefix("best"))
 
@@ -353,7 +353,7 @@ class Trainer:
 def train_model(cfg: Dict, weights: Optional[str] = None, parallel: bool = True, validate: bool = False,
                 use_amp: bool = False, amp_level: Optional[str] = None, max_iters: Optional[int] = None,
                 use_fleet: bool = False, profiler_options: Optional[str] = None, *,
-                amp_dtype: str = "float16", resume: Optional[str] = None, seed: int = DEFAULT_SEED) -> float:
+                amp_dtype: str = "float16", resume: Optional[str] = None, seed: int = DEFAULTS["seed"]) -> float:
     """Train from a config; returns the best validation top-1 (-1 without validation).
 
     PaddleVideo's signature and meaning: ``parallel`` is implied by how the process was launched (kept

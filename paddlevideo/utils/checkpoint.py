@@ -6,7 +6,7 @@ from typing import Dict
 import paddle
 import paddle.nn as nn
 
-from ..registry import ConfigError
+from ..errors import ConfigError
 from .atomic import atomic_path
 from .safe_pickle import load_paddle
 

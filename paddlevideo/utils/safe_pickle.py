@@ -23,7 +23,7 @@ from typing import Any, Callable, Dict, Tuple
 import numpy as np
 import paddle
 
-from ..registry import ConfigError
+from ..errors import ConfigError
 
 NAME_TABLE = "StructuredToParameterName@@"
 BIG_ARRAYS = "UnpackBigParamInfor@@"  # sic: Paddle's spelling

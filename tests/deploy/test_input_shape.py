@@ -2,7 +2,7 @@
 import pytest
 
 from paddlevideo.deploy.input_shape import INPUT_NAME, inference_input_shape
-from paddlevideo.registry import ConfigError
+from paddlevideo.errors import ConfigError
 
 
 def cfg(inference=None, **backbone):

@@ -2,7 +2,7 @@
 import pytest
 
 from paddlevideo.deploy.inputs import collect_videos
-from paddlevideo.registry import ConfigError
+from paddlevideo.errors import ConfigError
 
 
 def touch(path):

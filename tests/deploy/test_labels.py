@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from paddlevideo.deploy.labels import NAME_PER_LINE, ONE_BASED, ZERO_BASED, load_labels, parse_labels
-from paddlevideo.registry import ConfigError
+from paddlevideo.errors import ConfigError
 
 SHARED = Path("/work/shared/videos")
 

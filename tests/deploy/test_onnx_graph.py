@@ -1,6 +1,6 @@
 """ONNX graph edits on hand-built graphs laid out as paddle2onnx writes them."""
 import numpy as np
-from onnx_models import paddle2onnx_like_mlp
+from onnx_helpers import paddle2onnx_like_mlp
 
 from paddlevideo.deploy.onnx_graph import constants_to_initializers, graph_input_name, tidy_onnx
 

@@ -16,7 +16,7 @@ from paddlevideo.deploy.predictor import (
     resolve_paddle_files,
     short_error,
 )
-from paddlevideo.registry import ConfigError
+from paddlevideo.errors import ConfigError
 
 
 class Linear(paddle.nn.Layer):

@@ -3,7 +3,7 @@ import os
 
 import numpy as np
 import pytest
-from onnx_models import HIDDEN, IN, OUT, paddle2onnx_like_mlp
+from onnx_helpers import HIDDEN, IN, OUT, paddle2onnx_like_mlp
 
 from paddlevideo.deploy.quantize import ClipReader, inspect_int8, int8_path, quantize_int8
 

@@ -8,7 +8,7 @@ import pytest
 from paddle import inference
 
 from paddlevideo.deploy.predictor import PaddlePredictor, PredictorOptions, check_tensorrt, create_predictor
-from paddlevideo.registry import ConfigError
+from paddlevideo.errors import ConfigError
 
 GPU_TRT = {"use_gpu": True, "use_tensorrt": True}
 

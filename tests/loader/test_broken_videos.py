@@ -172,7 +172,7 @@ def test_decord_read_failure_falls_back_to_opencv(make_video, frame_ids, monkeyp
 
 
 def test_file_decord_cannot_decode_is_read_by_opencv(make_video, frame_ids):
-    """decord 0.6 opens 48-pixel-wide MJPG files but fails every read (PITFALLS.md)."""
+    """decord 0.6 opens 48-pixel-wide MJPG files but fails every read; OpenCV reads them."""
     results = clip(make_video("w48.avi", width=48, height=40))
     assert results["imgs"].shape == (4, 40, 48, 3)
     assert frame_ids(results["imgs"]).tolist() == [2, 7, 12, 17]

@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
+from paddlevideo.config import get_config
 from paddlevideo.loader.pipelines import (
     Compose,
     RandomBrightness,
@@ -15,7 +16,6 @@ from paddlevideo.loader.pipelines import (
     RandomSaturation,
 )
 from paddlevideo.loader.pipelines.color import adjust_hue, adjust_saturation
-from paddlevideo.utils.config import get_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 UCF_CONFIG = os.path.join(ROOT, "configs", "recognition", "tokshift", "tokshift_ucf101_256_8f.yaml")

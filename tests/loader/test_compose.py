@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
+from paddlevideo.errors import ConfigError
 from paddlevideo.loader.pipelines import (
     Compose,
 )
-from paddlevideo.registry import ConfigError
 
 TRAIN_CFG = {
     "decode": {"name": "VideoDecoder"},

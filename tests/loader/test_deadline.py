@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 import pytest
-from stalled_reads import block_in_native_code, stalling_decoder
+from stalled_read_helpers import block_in_native_code, stalling_decoder
 
 from paddlevideo.loader import deadline
 from paddlevideo.loader.deadline import STOP_GRACE_SECONDS, DeadlineReader, ReaderDied, ReadTimedOut, StopReading

@@ -2,13 +2,14 @@
 import numpy as np
 import pytest
 
+from paddlevideo.errors import ConfigError
 from paddlevideo.loader.errors import DecodeError
 from paddlevideo.loader.pipelines import (
     Sampler,
     VideoDecoder,
 )
 from paddlevideo.loader.pipelines.sample import readable_frames
-from paddlevideo.registry import PIPELINES, ConfigError, build
+from paddlevideo.registry import PIPELINES, build
 
 
 def test_decoder_and_sampler_on_real_video(make_video, frame_ids):

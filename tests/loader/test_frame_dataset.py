@@ -10,16 +10,17 @@ import cv2
 import numpy as np
 import pytest
 import yaml
-from main_overrides import shrink_args
+from main_helpers import shrink_args
 
 import main
+from paddlevideo.config import check_config
+from paddlevideo.errors import ConfigError
 from paddlevideo.loader.dataset import FrameDataset, VideoDataset
 from paddlevideo.loader.errors import DecodeError
 from paddlevideo.loader.pipelines import Compose, FrameDecoder
 from paddlevideo.loader.pipelines.decode import open_video
 from paddlevideo.loader.pipelines.decode_frames import RawFrameReader
-from paddlevideo.registry import DATASETS, ConfigError, build
-from paddlevideo.utils.config_check import check_config
+from paddlevideo.registry import DATASETS, build
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = ROOT / "configs" / "recognition" / "tokshift"

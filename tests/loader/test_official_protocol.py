@@ -12,11 +12,11 @@ import os
 import numpy as np
 import pytest
 
+from paddlevideo.config import check_config, get_config
+from paddlevideo.errors import ConfigError
 from paddlevideo.loader.pipelines import Compose, FlipViews, Sampler, ThreeCrop
 from paddlevideo.loader.pipelines.sample import dense_indices, official_start
-from paddlevideo.registry import PIPELINES, ConfigError, build
-from paddlevideo.utils.config import get_config
-from paddlevideo.utils.config_check import check_config
+from paddlevideo.registry import PIPELINES, build
 
 T, STRIDE = 8, 32  # "8x32": T * STRIDE = 256
 

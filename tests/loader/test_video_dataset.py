@@ -5,9 +5,10 @@ import numpy as np
 import paddle
 import pytest
 
+from paddlevideo.errors import ConfigError
 from paddlevideo.loader.dataset import VideoDataset
 from paddlevideo.loader.pipelines import Compose
-from paddlevideo.registry import DATASETS, ConfigError, build
+from paddlevideo.registry import DATASETS, build
 
 PIPELINE = {
     "decode": {"name": "VideoDecoder"},

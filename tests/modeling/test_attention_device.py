@@ -10,7 +10,7 @@ import paddle
 import paddle.nn.functional as F
 import pytest
 from paddle.amp.auto_cast import amp_initialize
-from timesformer_testlib import tiny_cfg, video
+from timesformer_helpers import tiny_cfg, video
 
 from paddlevideo.modeling.builder import build_model
 from paddlevideo.modeling.layers import Attention, attention

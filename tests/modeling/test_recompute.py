@@ -35,7 +35,7 @@ def tiny_cfg(base, recompute, drop_path_rate=0.0, drop_rate=0.0):
 
 def timesformer_cfg(attention_type):
     """The tiny TimeSformer (depth 2, dim 32, 32 px, 4 frames, 5 classes)."""
-    from timesformer_testlib import tiny_cfg as tiny_timesformer
+    from timesformer_helpers import tiny_cfg as tiny_timesformer
     return tiny_timesformer(attention_type)
 
 

@@ -8,9 +8,8 @@ the tolerance (checked below), against float32 rounding of ~1e-5.
 import numpy as np
 import paddle
 import pytest
-from model_mutations import layer_norm_eps_1e5, tanh_gelu
-from timesformer_reference_numpy import random_timesformer, timesformer_logits
-from timesformer_testlib import (
+from mutation_helpers import layer_norm_eps_1e5, tanh_gelu
+from timesformer_helpers import (
     ATTENTION_TYPES,
     CLASSES,
     DIM,
@@ -24,11 +23,12 @@ from timesformer_testlib import (
     video,
     write_official_checkpoint,
 )
+from timesformer_reference_helpers import random_timesformer, timesformer_logits
 
+from paddlevideo.errors import ConfigError
 from paddlevideo.modeling.builder import build_model
 from paddlevideo.modeling.weights import read_weights
 from paddlevideo.modeling.weights.loading import load_weights
-from paddlevideo.registry import ConfigError
 
 
 @pytest.fixture(scope="module")

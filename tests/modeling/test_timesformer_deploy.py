@@ -54,8 +54,8 @@ def tiny(tmp_path_factory):
     """Config file, cfg, weights (.pdparams), the dygraph model, the export and two videos."""
     import paddle
 
+    from paddlevideo.config import format_config, get_config
     from paddlevideo.deploy.export import load_recognizer
-    from paddlevideo.utils.config import format_config, get_config
 
     root = tmp_path_factory.mktemp("timesformer")
     cfg = get_config(str(DEMO_CONFIG), tiny_overrides(), show=False)
@@ -142,7 +142,7 @@ def test_benchmark_tool_reports_timesformer(tiny, tmp_path):
 
 def test_matmul_flops_of_the_k400_config():
     """TimeSformer-B 8x224: 281 GFLOP of ViT matmuls + temporal attention and temporal_fc (~112)."""
-    from paddlevideo.utils.config import get_config
+    from paddlevideo.config import get_config
     from tools.benchmark import infer as benchmark_infer
 
     cfg = get_config(str(ROOT / benchmark_infer.CONFIGS["timesformer"]), show=False)

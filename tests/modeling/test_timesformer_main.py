@@ -7,11 +7,10 @@ import json
 import os
 
 import pytest
-from main_overrides import shrink_args
+from main_helpers import shrink_args
 
 import main
-from paddlevideo.utils.config import get_config
-from paddlevideo.utils.config_check import check_config
+from paddlevideo.config import check_config, get_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CONFIG_DIR = os.path.join(ROOT, "configs", "recognition", "timesformer")

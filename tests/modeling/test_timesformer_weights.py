@@ -6,13 +6,13 @@ import sys
 import numpy as np
 import paddle
 import pytest
-from timesformer_reference_numpy import random_timesformer, timesformer_logits, torch_nearest
-from timesformer_testlib import FRAMES, HEADS, as_state_dict, save_pth, tiny_cfg, video, write_official_checkpoint
+from timesformer_helpers import FRAMES, HEADS, as_state_dict, save_pth, tiny_cfg, video, write_official_checkpoint
+from timesformer_reference_helpers import random_timesformer, timesformer_logits, torch_nearest
 
+from paddlevideo.errors import ConfigError
 from paddlevideo.modeling.builder import build_model
 from paddlevideo.modeling.weights import read_weights, summarize
 from paddlevideo.modeling.weights.loading import load_weights
-from paddlevideo.registry import ConfigError
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 GOOGLE_NPZ = os.path.join(ROOT, "tests", "fixtures", "tokshift_tiny_official.npz")  # embed 24, 3 heads, MLP 48

@@ -8,6 +8,7 @@ import paddle.nn as nn
 import pytest
 
 import paddlevideo.modeling  # noqa: F401  (registration)
+from paddlevideo.errors import ConfigError
 from paddlevideo.modeling.backbones import TokenShiftVisionTransformer, VisionTransformer
 from paddlevideo.modeling.builder import build_backbone
 from paddlevideo.modeling.token_selection import (
@@ -20,7 +21,6 @@ from paddlevideo.modeling.token_selection import (
     window_side,
     window_table,
 )
-from paddlevideo.registry import ConfigError
 
 TINY = dict(img_size=32, patch_size=8, embed_dim=32, depth=2, num_heads=2, num_seg=4)  # 4x4 patch grid
 BOTH = {"temporal": {"block": 0, "keep": 0.5}, "spatial": {"block": 1, "keep": 0.5}}

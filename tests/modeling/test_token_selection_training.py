@@ -9,12 +9,12 @@ import paddle
 import pytest
 
 import main
+from paddlevideo.config import get_config
+from paddlevideo.errors import ConfigError
 from paddlevideo.modeling.builder import build_model
 from paddlevideo.modeling.weights.loading import load_weights
-from paddlevideo.registry import ConfigError
 from paddlevideo.solver import build_optimizer, build_param_groups
 from paddlevideo.utils.checkpoint import load_file
-from paddlevideo.utils.config import get_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STTS_CONFIGS = sorted(glob.glob(os.path.join(ROOT, "configs", "recognition", "stts", "*.yaml")))

@@ -3,10 +3,10 @@ import numpy as np
 import paddle
 import pytest
 
+from paddlevideo.errors import ConfigError
 from paddlevideo.modeling.builder import build_model
 from paddlevideo.modeling.layers import TokenShift, token_shift
 from paddlevideo.modeling.layers.fast_paths import reference_kernels
-from paddlevideo.registry import ConfigError
 
 PADDLEVIDEO_NAMES = [
     "backbone.cls_token", "backbone.pos_embed", "backbone.patch_embed.proj.weight",

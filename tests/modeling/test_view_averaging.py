@@ -8,11 +8,10 @@ import paddle
 import pytest
 from paddle import nn
 
+from paddlevideo.config import check_config, get_config
+from paddlevideo.errors import ConfigError
 from paddlevideo.modeling.builder import build_model
 from paddlevideo.modeling.framework.recognizers.recognizer_transformer import RecognizerTransformer
-from paddlevideo.registry import ConfigError
-from paddlevideo.utils.config import get_config
-from paddlevideo.utils.config_check import check_config
 
 NUM_SEG, K = 2, 3
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

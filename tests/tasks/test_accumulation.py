@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from paddlevideo.registry import ConfigError
+from paddlevideo.errors import ConfigError
 from paddlevideo.tasks.accumulation import AccumulationGroups, accumulation_steps
 
 

@@ -8,8 +8,8 @@ import numpy as np
 import paddle
 import pytest
 
+from paddlevideo.errors import ConfigError
 from paddlevideo.modeling.builder import build_model
-from paddlevideo.registry import ConfigError
 from paddlevideo.tasks import eval_forward
 from paddlevideo.tasks.eval_forward import EvalForward, build_eval_forward
 from paddlevideo.utils.runtime import Precision

@@ -13,10 +13,10 @@ import pytest
 from test_main import tiny_args
 
 import main
+from paddlevideo.config import get_config
 from paddlevideo.tasks import train as train_module
-from paddlevideo.tasks.evaluate import unwrap
+from paddlevideo.tasks.evaluate import unwrap_data_parallel
 from paddlevideo.tasks.train_checkpoint import load_checkpoint, save_checkpoint
-from paddlevideo.utils.config import get_config
 from paddlevideo.utils.runtime import Precision
 
 AUTO_CAST = importlib.import_module("paddle.amp.auto_cast")  # ``paddle.amp.auto_cast`` names a function
@@ -71,7 +71,7 @@ def write_o2_checkpoint(trainer, fp32_checkpoint: str, prefix: str):
     parameters -- cast back to float32 in ``.pdparams`` (``save_dtype``); a parameter O2 keeps in float32
     has no master copy. Returns ``(masters, saved weights)``."""
     weights, state = load_checkpoint(fp32_checkpoint)
-    dtypes = {k: v.dtype for k, v in unwrap(trainer.model).state_dict(use_hook=False).items()}
+    dtypes = {k: v.dtype for k, v in unwrap_data_parallel(trainer.model).state_dict(use_hook=False).items()}
     noise = np.random.default_rng(0)
     masters, saved = {}, {}
     for name, value in weights.items():
@@ -88,7 +88,7 @@ def write_o2_checkpoint(trainer, fp32_checkpoint: str, prefix: str):
 def assert_resumed_from(trainer, masters, saved, dtype):
     """Low-precision parameters are their master weights rounded, and the optimizer updates those master
     weights (``Optimizer._create_master_weight`` is where its step takes them); the rest are as saved."""
-    for name, param in unwrap(trainer.model).named_parameters():
+    for name, param in unwrap_data_parallel(trainer.model).named_parameters():
         if name in masters:
             rounded = paddle.cast(paddle.cast(masters[name], dtype), "float32")
             np.testing.assert_array_equal(param.astype("float32").numpy(), rounded.numpy(), err_msg=name)
@@ -103,7 +103,7 @@ def assert_resumed_from(trainer, masters, saved, dtype):
 def test_an_o2_checkpoint_resumes_from_its_master_weights(demo_data, tmp_path, monkeypatch, fp32_checkpoint,
                                                           dtype):
     trainer = build_trainer(demo_data, tmp_path, monkeypatch, dtype)
-    params = dict(unwrap(trainer.model).named_parameters())
+    params = dict(unwrap_data_parallel(trainer.model).named_parameters())
     assert params["backbone.patch_embed.proj.weight"].dtype == getattr(paddle, dtype)
     masters, saved = write_o2_checkpoint(trainer, fp32_checkpoint, str(tmp_path / f"{NAME}_latest"))
     assert any(not np.array_equal(masters[k].numpy(), saved[k].numpy()) for k in masters)  # O2 rounded them
@@ -123,7 +123,7 @@ def test_a_float32_checkpoint_resumed_at_o2_takes_its_master_weights_unrounded(d
     weights, _ = load_checkpoint(fp32_checkpoint)
     trainer = build_trainer(demo_data, tmp_path, monkeypatch, "bfloat16")
     trainer.resume(fp32_checkpoint + ".pdparams")
-    for name, param in unwrap(trainer.model).named_parameters():
+    for name, param in unwrap_data_parallel(trainer.model).named_parameters():
         np.testing.assert_array_equal(trainer.optimizer._create_master_weight(param).numpy(), weights[name].numpy(),
                                       err_msg=name)
 
@@ -135,7 +135,7 @@ def test_an_o2_checkpoint_resumed_in_float32_takes_the_master_weights(demo_data,
     masters, saved = write_o2_checkpoint(o2, fp32_checkpoint, str(tmp_path / f"{NAME}_latest"))
     trainer = build_trainer(demo_data, tmp_path, monkeypatch)
     trainer.resume("auto")
-    for name, param in unwrap(trainer.model).named_parameters():
+    for name, param in unwrap_data_parallel(trainer.model).named_parameters():
         assert param.dtype == paddle.float32
         np.testing.assert_array_equal(param.numpy(), masters.get(name, saved[name]).numpy(), err_msg=name)
     assert trainer.optimizer.state_dict().get("master_weights") is None  # none to save again, stale

@@ -13,7 +13,7 @@ import pytest
 from test_main import ROOT, tiny_args
 
 import main
-from paddlevideo.registry import ConfigError
+from paddlevideo.errors import ConfigError
 from paddlevideo.tasks import train as train_module
 from paddlevideo.tasks.train_checkpoint import find_resumable, load_checkpoint
 from paddlevideo.utils.checkpoint import load_file

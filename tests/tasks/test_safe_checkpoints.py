@@ -9,11 +9,11 @@ import random
 import numpy as np
 import paddle
 import pytest
-from main_overrides import shrink_args
-from malicious_pickles import SYSTEM, RunsCommand, write_malicious
+from main_helpers import shrink_args
+from pickle_helpers import SYSTEM, RunsCommand, write_malicious
 
 import main
-from paddlevideo.registry import ConfigError
+from paddlevideo.errors import ConfigError
 from paddlevideo.tasks.train_checkpoint import load_checkpoint, plain_rng_states, restore_rng_states, rng_states
 from paddlevideo.utils.checkpoint import load_file
 

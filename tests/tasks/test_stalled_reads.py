@@ -1,4 +1,4 @@
-"""A video read that never returns (blocked in native code, GIL held: ``tests/stalled_reads.py``) costs
+"""A video read that never returns (blocked in native code, GIL held: ``tests/stalled_read_helpers.py``) costs
 training, validation and ``--test`` one sample after ``DATASET.read_timeout``, with 0 workers and with 2;
 and SIGTERM to the main process alone still stops a run within seconds while such a read is stalled."""
 import json
@@ -10,7 +10,7 @@ import sys
 import time
 
 import pytest
-from stalled_reads import stalling_decoder
+from stalled_read_helpers import stalling_decoder
 from test_main import tiny_args
 from test_preemption import exit_code_within
 
@@ -59,7 +59,7 @@ def test_sigterm_to_the_main_process_stops_the_run_while_a_read_is_stalled(demo_
     out, marker = tmp_path / "out", tmp_path / "stalled"
     args = tiny_args(data, out, epochs=1, extra=[f"DATASET.num_workers={workers}", "DATASET.batch_size=2",
                                                  "log_interval=1"])
-    proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "tests", "stalled_reads.py"), "stall", str(marker),
+    proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "tests", "stalled_read_helpers.py"), "stall", str(marker),
                              *args], cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT), stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.time() + 120

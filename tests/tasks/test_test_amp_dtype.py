@@ -8,9 +8,9 @@ import pytest
 from test_main import tiny_args
 
 import main
+from paddlevideo.config import get_config
 from paddlevideo.modeling.builder import build_model
 from paddlevideo.tasks import test as test_module
-from paddlevideo.utils.config import get_config
 from paddlevideo.utils.runtime import Precision
 
 

@@ -14,8 +14,8 @@ def tiny(tmp_path_factory) -> Dict:
     """Tiny config file, its parsed cfg, random weights (.pdparams) and the dygraph model."""
     import paddle
 
+    from paddlevideo.config import get_config
     from paddlevideo.deploy.export import load_recognizer
-    from paddlevideo.utils.config import get_config
 
     root = tmp_path_factory.mktemp("tiny")
     config = write_tiny_config(root / "tiny.yaml")

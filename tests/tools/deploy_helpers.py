@@ -34,7 +34,7 @@ def tiny_overrides(views: int = 1) -> List[str]:
 
 
 def write_tiny_config(path: Path, views: int = 1) -> Path:
-    from paddlevideo.utils.config import format_config, get_config
+    from paddlevideo.config import format_config, get_config
 
     cfg = get_config(str(DEMO_CONFIG), tiny_overrides(views))
     path.write_text(format_config(cfg) + "\n", encoding="utf-8")

@@ -132,10 +132,10 @@ def test_predict_rejects_bad_arguments(tiny, exported, videos):
 
 def test_multi_view_export_and_classifier(tiny, tmp_path, videos):
     """Two test clips per video: the pipeline's [3, 2*T, H, W] matches the exported input."""
+    from paddlevideo.config import get_config
     from paddlevideo.deploy.classifier import VideoClassifier
     from paddlevideo.deploy.export import export_and_check
     from paddlevideo.deploy.predictor import PredictorOptions, create_predictor
-    from paddlevideo.utils.config import get_config
 
     cfg = get_config(str(write_tiny_config(tmp_path / "views2.yaml", views=2)))
     report = export_and_check(cfg, str(tiny["weights"]), str(tmp_path / "v2"), batch_sizes=(1, 3))

@@ -148,8 +148,8 @@ def test_read_clips_keeps_the_middle_view_for_single_view_checks(tmp_path):
     """The benchmark checks a one-view export on clips of a many-view test pipeline."""
     from deploy_helpers import write_tiny_config
 
+    from paddlevideo.config import get_config
     from paddlevideo.deploy.classifier import VideoClips, read_clips
-    from paddlevideo.utils.config import get_config
 
     cfg = get_config(str(write_tiny_config(tmp_path / "views3.yaml", views=3)))
     files = [str(p) for p in EXAMPLES]

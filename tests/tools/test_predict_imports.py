@@ -20,7 +20,7 @@ print("IMPORTS " + json.dumps({"code": code, "dygraph": sorted(
 """ % (DYGRAPH,)
 
 # predict's own code, with the config read as the settled YAML it is (the tiny config file was
-# written from get_config's result): get_config fills every registry, model classes included.
+# written from get_config's result).
 PREDICT_MAIN = """
 import sys
 import yaml
@@ -62,8 +62,6 @@ def test_predict_imports_no_dygraph_code(tiny, exported, videos, model):
     assert result == {"code": 0, "dygraph": []}
 
 
-@pytest.mark.xfail(strict=True, reason="paddlevideo.utils.config.get_config imports paddlevideo.modeling to "
-                                       "fill the registries it checks the config against")
 def test_predict_script_with_its_config_loading_imports_no_dygraph_code(tiny, exported, videos):
     result = run_predict(PREDICT_SCRIPT, "-c", str(tiny["config"]), "-i", str(videos["good"][0]),
                          "--model_file", str(exported["json"]))

@@ -5,9 +5,9 @@ import pickle
 import numpy as np
 import paddle
 import pytest
-from malicious_pickles import SYSTEM, write_malicious
+from pickle_helpers import SYSTEM, write_malicious
 
-from paddlevideo.registry import ConfigError
+from paddlevideo.errors import ConfigError
 from paddlevideo.utils import load, load_ckpt
 from paddlevideo.utils.checkpoint import load_file
 from paddlevideo.utils.safe_pickle import BIG_ARRAYS, NAME_TABLE, load_paddle

@@ -30,7 +30,7 @@ import tempfile
 
 from paddlevideo.cpu import setup_cpu, setup_cpu_device
 from paddlevideo.deploy.cli import setup_console_logging
-from paddlevideo.registry import ConfigError
+from paddlevideo.errors import ConfigError
 from paddlevideo.utils.atomic import write_json_atomic
 from paddlevideo.utils.cli import run_reporting_errors
 
@@ -324,9 +324,9 @@ def build_model(args):
     """Config, single-clip input shape and the random-weight recognizer."""
     import paddle
 
+    from paddlevideo.config import get_config
     from paddlevideo.deploy.export import inference_input_shape, load_recognizer
     from paddlevideo.modeling.weight_init import trunc_normal_
-    from paddlevideo.utils.config import get_config
 
     cfg = get_config(args.config or CONFIGS[args.model], overrides=args.override, show=False)
     input_shape = inference_input_shape(cfg, views=args.views)

@@ -190,7 +190,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def run_benchmark(args: argparse.Namespace) -> int:
-    from paddlevideo.utils.config import get_config
+    from paddlevideo.config import get_config
 
     if args.cv2_threads is not None:
         cv2.setNumThreads(args.cv2_threads)

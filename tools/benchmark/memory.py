@@ -84,7 +84,7 @@ def measure(cfg: Dict, batch_size: int, steps: int) -> Dict[str, float]:
 
 def child(args: argparse.Namespace) -> int:
     """One configuration, in this process: print its result as one JSON line."""
-    from paddlevideo.utils.config import get_config
+    from paddlevideo.config import get_config
 
     overrides = [f"MODEL.backbone.recompute={MODES[args.mode]}",
                  "MODEL.head.std=0.02"]  # a zero classifier would make the backbone's backward trivial

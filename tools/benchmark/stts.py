@@ -154,6 +154,7 @@ def time_models(specs: dict, threads: int, batch: int, warmup: int, repeats: int
     import numpy as np
     import paddle
 
+    from paddlevideo.config import get_config
     from paddlevideo.deploy.export import (
         dygraph_runner,
         export_onnx,
@@ -164,7 +165,6 @@ def time_models(specs: dict, threads: int, batch: int, warmup: int, repeats: int
     )
     from paddlevideo.deploy.predictor import PaddlePredictor, PredictorOptions
     from paddlevideo.deploy.timing import interleaved_timings
-    from paddlevideo.utils.config import get_config
 
     paddle.seed(0)
     models, shape = {}, None

@@ -53,8 +53,8 @@ def build_ours(seed: int):
     """Our recognizer (random std-0.02 weights, classifier included, no dropout) and its optimizer."""
     import paddle
 
+    from paddlevideo.config import get_config
     from paddlevideo.modeling.builder import build_model
-    from paddlevideo.utils.config import get_config
 
     cfg = get_config(CONFIG, overrides=["MODEL.head.std=0.02"], show=False)
     paddle.seed(seed)

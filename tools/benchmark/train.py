@@ -64,8 +64,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     setup_cpu(threads=args.threads)  # before Paddle is imported: eager kernels read it once
     setup_cpu_device()  # a CPU benchmark: the CPU-only settings too
+    from paddlevideo.config import get_config
     from paddlevideo.utils.cli import run_reporting_errors
-    from paddlevideo.utils.config import get_config
 
     def run():
         # a zero-initialised classifier (std 0) would make the first backward trivially cheap

@@ -14,21 +14,22 @@ Either way the failure (index and reason) travels with the batch to the main pro
 ``loader/batch.py``), where the training loop and the evaluation log, count and report it. Decoding
 happens in DataLoader worker processes, so this is the one channel that reaches the main process.
 """
-import logging
 import os
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple, Union
 
 import numpy as np
 import paddle
 
+from paddlevideo.config.defaults import DEFAULTS
+from paddlevideo.errors import ConfigError
 from paddlevideo.loader.deadline import DeadlineReader, ReaderDied, ReadTimedOut
 from paddlevideo.loader.errors import DecodeError
 from paddlevideo.loader.pipelines import Compose
 from paddlevideo.loader.pipelines.sample import readable_frames
-from paddlevideo.registry import ConfigError
 from paddlevideo.utils.dataset_lists import list_lines
+from paddlevideo.utils.logger import get_logger
 
-logger = logging.getLogger("paddlevideo")
+logger = get_logger()
 
 
 class ClipSample(NamedTuple):
@@ -78,7 +79,6 @@ def check_count(value: Any, name: str, owner: str, minimum: int) -> None:
         raise ValueError(f"{owner}: {name} must be an int >= {minimum}, got {value!r}")
 
 
-DEFAULT_READ_TIMEOUT = 60.0
 
 
 def check_read_timeout(value: Any, owner: str) -> None:
@@ -115,7 +115,7 @@ class ClipDataset(paddle.io.Dataset):
 
     def __init__(self, file_path: str, pipeline: Union[dict, Compose], data_prefix: str = "",
                  suffix: str = "", num_classes: Optional[int] = None, test_mode: bool = False,
-                 num_retries: int = 5, read_timeout: Optional[float] = DEFAULT_READ_TIMEOUT):
+                 num_retries: int = 5, read_timeout: Optional[float] = DEFAULTS["DATASET.read_timeout"]):
         super().__init__()
         owner = type(self).__name__
         if num_classes is not None:

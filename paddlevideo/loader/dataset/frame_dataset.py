@@ -9,11 +9,13 @@ transforms as for videos apply.
 import os
 from typing import Any, Dict, Optional, Union
 
+from paddlevideo.config.defaults import DEFAULTS
+from paddlevideo.errors import ConfigError
 from paddlevideo.loader.pipelines import Compose, VideoDecoder
-from paddlevideo.registry import DATASETS, ConfigError
+from paddlevideo.registry import DATASETS
 from paddlevideo.utils.dataset_lists import split_fields
 
-from .base import DEFAULT_READ_TIMEOUT, ClipDataset, parse_label
+from .base import ClipDataset, parse_label
 
 
 def check_template(template: str, owner: str) -> None:
@@ -60,7 +62,7 @@ class FrameDataset(ClipDataset):
     def __init__(self, file_path: str, pipeline: Union[dict, Compose], data_prefix: str = "",
                  suffix: str = "img_{:05}.jpg", num_classes: Optional[int] = None,
                  test_mode: bool = False, num_retries: int = 5,
-                 read_timeout: Optional[float] = DEFAULT_READ_TIMEOUT):
+                 read_timeout: Optional[float] = DEFAULTS["DATASET.read_timeout"]):
         check_template(suffix, type(self).__name__)
         super().__init__(file_path, pipeline, data_prefix=data_prefix, suffix=suffix,
                          num_classes=num_classes, test_mode=test_mode, num_retries=num_retries,

@@ -1,7 +1,8 @@
 """Video files listed PaddleVideo's way: one ``relative/path.ext label`` per line."""
 from typing import Any, Dict
 
-from paddlevideo.registry import DATASETS, ConfigError
+from paddlevideo.errors import ConfigError
+from paddlevideo.registry import DATASETS
 from paddlevideo.utils.dataset_lists import split_fields
 
 from .base import ClipDataset, parse_label

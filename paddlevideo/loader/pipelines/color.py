@@ -4,7 +4,7 @@ Why clip-level: a clip is one shot under one lighting, so every random choice --
 the op and its strength -- is drawn once per call with ``np.random`` and applied to all frames.
 (PaddleVideo's versions were written to draw new parameters for every frame, which would turn
 lighting into flicker between the frames the model shifts tokens across; they also crashed, calling
-the wrong ``ColorJitter`` and returning lists -- see PITFALLS.md.)
+the wrong ``ColorJitter`` and returning lists.)
 
 Op names, constructor keys and defaults follow PaddleVideo, so its config files load; the
 parameter ranges follow ``paddle.vision.transforms.ColorJitter``, which PaddleVideo meant to call
@@ -95,7 +95,7 @@ def adjust_saturation(imgs: np.ndarray, factor: float) -> np.ndarray:
     """
     flat = _as_image(imgs, np.float32)
     grey = cv2.cvtColor(cv2.cvtColor(flat, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
-    # cv2 rather than numpy broadcasting: numpy's inner loop over 3 channels is ~10x slower
+    # cv2 rather than numpy broadcasting: numpy's inner loop over 3 channels is much slower
     out = cv2.addWeighted(flat, factor, grey, 1.0 - factor, 0.0, dtype=cv2.CV_8U)  # rounds, clips
     return out.reshape(imgs.shape)
 
@@ -109,7 +109,7 @@ def adjust_hue(imgs: np.ndarray, shift: float) -> np.ndarray:
     # float HSV takes RGB in any unit: V = max(R, G, B) stays in 0-255, H is in degrees [0, 360)
     hsv = cv2.cvtColor(_as_image(imgs, np.float32), cv2.COLOR_RGB2HSV)
     hue = hsv[..., 0] + np.float32(shift * 360.0)  # contiguous copy [N*H, W]
-    # wrap into [0, 360) with floor: np.mod is ~10x slower here
+    # wrap into [0, 360) with floor: np.mod is much slower here
     hue -= np.float32(360.0) * np.floor(hue * np.float32(1.0 / 360.0))
     hsv[..., 0] = hue
     # the RGB values are >= 0, so convertScaleAbs is just a rounding, saturating cast to uint8

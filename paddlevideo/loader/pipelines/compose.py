@@ -12,8 +12,9 @@ format step may be moved across (``format_steps_last``).
 """
 from typing import Any, Callable, Dict, Iterable, List
 
-from paddlevideo.registry import PIPELINES, ConfigError, build
-from paddlevideo.utils.pipeline_config import pipeline_ops
+from paddlevideo.config.pipeline_config import pipeline_ops
+from paddlevideo.errors import ConfigError
+from paddlevideo.registry import PIPELINES, build
 
 
 def require_keys(results: Dict[str, Any], keys: Iterable[str], op: str) -> None:

@@ -28,7 +28,6 @@ mp4v test videos, UCF101 clips -- it decodes the same RGB values as decord, so w
 ``pyav`` config is read with decord).
 """
 import functools
-import logging
 import os
 from typing import Any, Callable, Dict, List, Optional, Union
 
@@ -39,9 +38,10 @@ import numpy as np
 from paddlevideo.loader.errors import DecodeError
 from paddlevideo.registry import PIPELINES
 
+from ...utils.logger import get_logger
 from .compose import check_positive_int, require_keys
 
-logger = logging.getLogger("paddlevideo")
+logger = get_logger()
 
 # decord raises DECORDError for codec/filter failures and RuntimeError for unopenable files.
 DECORD_ERRORS = (decord.DECORDError, RuntimeError, OSError)
@@ -143,12 +143,12 @@ class OpenCVVideoReader:
     Only the requested frames are converted to RGB; the frames in between are skipped with
     ``grab()`` (demux and decode, no colour conversion) when the gap is at most
     ``OPENCV_MAX_GRAB_GAP``, else with a seek (``CAP_PROP_POS_FRAMES``, which decodes forward from
-    the keyframe before the target). Why both, measured on this machine (8 frames of TSN
-    sampling): a 2400-frame 64x48 MJPG .avi took 4 ms seeking vs 35 ms grabbing (xvid .avi 11 vs
-    152 ms, mp4v .mp4 9 vs 109 ms; keyframes every 12 frames); but the UCF101 clips in
-    ``data/example`` (MPEG-4 part 2 .avi, 131-175 frames, one keyframe) took 100-135 ms seeking
-    vs 29-41 ms grabbing, since every seek decodes again from the first frame. Both gave the exact
-    frames on every file tried, truncated ones included. A failed read leaves the position
+    the keyframe before the target). Why both: on a long video with frequent keyframes (MJPG, or
+    xvid/mp4v with a keyframe every few frames) a seek decodes only from the nearest keyframe, so it
+    beats grabbing every frame across a long gap; but short clips with a single keyframe, like the
+    UCF101 clips in ``data/example`` (MPEG-4 part 2 .avi), decode again from the first frame at every
+    seek, so there grabbing is faster. Both gave the exact frames on every file tried, truncated ones
+    included. A failed read leaves the position
     unknown, so the next read seeks.
 
     Raises:
@@ -415,7 +415,7 @@ class VideoDecoder:
             else ``'decord'``, said once in the log. All three give the frames ``Sampler`` picks: PaddleVideo's
             ``pyav`` decoder also cut a TimeSformer time window out of the video (``mode``,
             ``sampling_rate``, ``target_fps``); here that window is ``Sampler(linspace_window)``,
-            which a PaddleVideo config gets filled in (``utils/paddlevideo_compat.py``).
+            which a PaddleVideo config gets filled in (``config/paddlevideo_compat.py``).
         num_seg: PaddleVideo's frames-per-clip key, kept for its configs: ``check_config``
             requires it to equal the model's ``num_seg``; the frames read are chosen by ``Sampler``.
 

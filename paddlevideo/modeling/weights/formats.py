@@ -15,22 +15,22 @@ Formats, told apart by content rather than extension:
 * ``paddle``: ``.pdparams`` of a PaddleVideo TokShift (``backbone.*``, ``head.fc.*``, loaded as is) or
   of a PaddleClas image ViT (backbone names unprefixed, classifier ``head.*``).
 """
-import logging
 import os
 import zipfile
 from typing import Dict, NamedTuple, Optional
 
 import numpy as np
 
-from ...registry import ConfigError
+from ...errors import ConfigError
 from ...utils.checkpoint import load_file
+from ...utils.logger import get_logger
 from .google_npz import google_vit_to_paddle, infer_num_heads, is_google_vit, read_npz
 from .numbering import count_numbered
-from .official_pth import is_official_tokshift, official_tokshift_to_paddle, unwrap
+from .official_pth import is_official_tokshift, official_tokshift_to_paddle, unwrap_checkpoint
 from .timesformer import TEMPORAL_BLOCK_KEYS, describe_temporal, is_timm_vit, timm_vit_to_paddle
 from .torch_pth import read_pth
 
-logger = logging.getLogger("paddlevideo")
+logger = get_logger()
 
 STEM_KEYS = ("patch_embed.proj.weight", "patch_embed.proj.bias", "cls_token", "pos_embed",
              "norm.weight", "norm.bias")
@@ -105,7 +105,7 @@ def convert_file(path: str) -> Weights:
         obj = read_pth(path)
         if is_timm_vit(obj):
             return Weights("timm-pth", timm_vit_to_paddle(obj))
-        raw = unwrap(obj)
+        raw = unwrap_checkpoint(obj)
         if not is_official_tokshift(raw):
             raise ConfigError(f"{path}: a PyTorch checkpoint but not an official TokShift/ViT one "
                               f"(no transformer.embeddings.patch_embeddings.weight); keys {first_keys(raw)}")

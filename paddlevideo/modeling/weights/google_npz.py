@@ -12,15 +12,15 @@ These are what the official TokShift fine-tunes from (``VideoNet(vit_pretrain=..
 * ``pre_logits`` (a tanh projection in some ImageNet-21k files) is ignored, as the official loader
   does: the video head sits directly on the class token.
 """
-import logging
 from typing import Dict, Optional
 
 import numpy as np
 
-from ...registry import ConfigError
+from ...errors import ConfigError
+from ...utils.logger import get_logger
 from .numbering import count_numbered
 
-logger = logging.getLogger("paddlevideo")
+logger = get_logger()
 
 BLOCK = "Transformer/encoderblock_{}/"
 ATTN = "MultiHeadDotProductAttention_1/"

@@ -1,17 +1,17 @@
 """Fitting a state dict into a model: position embeddings resampled to the model's grid, and a report of
 every key that is missing, unexpected or of another shape (an error, or a warning with ``strict=False``)."""
-import logging
 from typing import Dict, List, Tuple
 
 import numpy as np
 import paddle
 import paddle.nn as nn
 
-from ...registry import ConfigError
+from ...errors import ConfigError
 from ...utils.checkpoint import load_file
+from ...utils.logger import get_logger
 from ..layers.pos_embed import resample_pos_embed
 
-logger = logging.getLogger("paddlevideo")
+logger = get_logger()
 
 
 def _as_numpy(value) -> np.ndarray:

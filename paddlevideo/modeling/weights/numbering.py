@@ -2,7 +2,7 @@
 import re
 from typing import Dict
 
-from ...registry import ConfigError
+from ...errors import ConfigError
 
 
 def count_numbered(state: Dict, pattern: str, what: str) -> int:

@@ -14,7 +14,7 @@ from typing import Any, Dict
 
 import numpy as np
 
-from ...registry import ConfigError
+from ...errors import ConfigError
 from .numbering import count_numbered
 
 WRAPPER_KEYS = ("state_dict", "model")
@@ -65,7 +65,7 @@ def strip_prefixes(state: Dict) -> Dict:
     return state
 
 
-def unwrap(obj: Any) -> Dict[str, np.ndarray]:
+def unwrap_checkpoint(obj: Any) -> Dict[str, np.ndarray]:
     """Checkpoint object -> flat ``name -> array`` with wrapper prefixes removed."""
     state = strip_prefixes(dict(find_state_dict(obj)))
     bad = sorted(k for k, v in state.items() if not isinstance(v, np.ndarray))
@@ -113,7 +113,7 @@ def official_tokshift_to_paddle(state: Dict[str, np.ndarray]) -> Dict[str, np.nd
     """Unwrapped official state -> ``backbone.*`` + ``head.fc.*`` (Linear weights as ``[in, out]``).
 
     Args:
-        state: output of :func:`unwrap`.
+        state: output of :func:`unwrap_checkpoint`.
 
     Returns:
         Paddle recognizer state; position embeddings keep the checkpoint's grid.

@@ -9,14 +9,14 @@ ConfigError naming them (see :func:`~paddlevideo.modeling.weights.loading.load_w
 token-selection scorers of a selecting backbone (``token_selection.*``), which no pretrained file has:
 they keep their initialisation, as the STTS recipe starts them.
 """
-import logging
 
 import paddle.nn as nn
 
+from ...utils.logger import get_logger
 from .formats import backbone_state, read_weights
 from .loading import load_weights
 
-logger = logging.getLogger("paddlevideo")
+logger = get_logger()
 
 SCORER_PREFIX = "token_selection."
 

@@ -26,17 +26,17 @@ The position embedding is resampled to ``img_size`` by the shared bilinear helpe
 official loader interpolates the flattened token sequence nearest-neighbour in 1-D, which mixes grid rows;
 the two agree when the file's grid is the model's, as for every 224 px recipe).
 """
-import logging
 import re
 from typing import Any, Dict, List, Optional
 
 import numpy as np
 
-from ...registry import ConfigError
+from ...errors import ConfigError
+from ...utils.logger import get_logger
 from ..layers.pos_embed import resize_nearest
 from .numbering import count_numbered
 
-logger = logging.getLogger("paddlevideo")
+logger = get_logger()
 
 WRAPPER_KEYS = ("model_state", "state_dict", "model")  # official TimeSformer, timm training, others
 WRAPPER_PREFIXES = ("module.", "model.")  # DataParallel; TimeSformer's vit_base_patch16_224 wrapper

@@ -16,7 +16,7 @@ from typing import Any, Callable, Dict, Tuple
 
 import numpy as np
 
-from ...registry import ConfigError
+from ...errors import ConfigError
 
 # torch storage class -> how its raw bytes read as numpy (bfloat16 has no numpy type: widened below).
 STORAGE_DTYPES: Dict[str, np.dtype] = {

@@ -6,8 +6,8 @@ import sys
 import numpy as np
 import paddle
 import pytest
-from reference_numpy import random_google_vit
-from weights_testlib import OFFICIAL_NPZ, OFFICIAL_PTH
+from tokshift_reference_helpers import random_google_vit
+from weights_helpers import OFFICIAL_NPZ, OFFICIAL_PTH
 
 from paddlevideo.modeling.weights import read_weights
 

@@ -2,14 +2,14 @@
 import numpy as np
 import paddle
 import pytest
-from reference_numpy import random_google_vit
-from weights_testlib import OFFICIAL_NPZ, OFFICIAL_PTH, model_cfg
+from tokshift_reference_helpers import random_google_vit
+from weights_helpers import OFFICIAL_NPZ, OFFICIAL_PTH, model_cfg
 
+from paddlevideo.errors import ConfigError
 from paddlevideo.modeling.builder import build_model
 from paddlevideo.modeling.layers.pos_embed import resample_pos_embed
 from paddlevideo.modeling.weights import read_weights
 from paddlevideo.modeling.weights.google_npz import read_npz
-from paddlevideo.registry import ConfigError
 
 
 def build_with_pretrained(path: str, img_size: int = 0, **backbone):

@@ -6,10 +6,10 @@ import zipfile
 
 import numpy as np
 import pytest
-from weights_testlib import DTYPES_NPZ, DTYPES_PTH, OFFICIAL_PTH
+from weights_helpers import DTYPES_NPZ, DTYPES_PTH, OFFICIAL_PTH
 
+from paddlevideo.errors import ConfigError
 from paddlevideo.modeling.weights.torch_pth import read_pth
-from paddlevideo.registry import ConfigError
 
 
 def test_dtypes_strides_offsets_and_shared_storage_match_torch():

@@ -4,18 +4,18 @@ import zipfile
 import numpy as np
 import paddle
 import pytest
-from reference_numpy import random_google_vit
-from weights_testlib import OFFICIAL_NPZ, OFFICIAL_PTH, model_cfg
+from tokshift_reference_helpers import random_google_vit
+from weights_helpers import OFFICIAL_NPZ, OFFICIAL_PTH, model_cfg
 
+from paddlevideo.errors import ConfigError
 from paddlevideo.modeling.builder import build_model
 from paddlevideo.modeling.weights import read_weights, summarize
 from paddlevideo.modeling.weights.google_npz import google_vit_to_paddle, read_npz
 from paddlevideo.modeling.weights.official_pth import (
     official_tokshift_to_paddle,
-    unwrap,
+    unwrap_checkpoint,
 )
 from paddlevideo.modeling.weights.torch_pth import read_pth
-from paddlevideo.registry import ConfigError
 
 
 def save_npz(tmp_path, weights, name="w.npz") -> str:
@@ -74,16 +74,16 @@ def test_partial_or_other_google_files_are_rejected(tmp_path, change, message):
 
 
 def test_partial_official_state_is_rejected():
-    state = unwrap(read_pth(OFFICIAL_PTH))
+    state = unwrap_checkpoint(read_pth(OFFICIAL_PTH))
     del state["transformer.encoder.layer.1.attn.key.bias"]
     with pytest.raises(ConfigError, match="attn.key.bias"):
         official_tokshift_to_paddle(state)
 
 
-def test_unwrap_accepts_model_entry_and_unprefixed_names():
-    state = unwrap(read_pth(OFFICIAL_PTH))
-    assert "transformer.embeddings.cls_token" in unwrap({"model": state})
-    assert unwrap({"model": state}).keys() == unwrap(state).keys()
+def test_unwrap_checkpoint_accepts_model_entry_and_unprefixed_names():
+    state = unwrap_checkpoint(read_pth(OFFICIAL_PTH))
+    assert "transformer.embeddings.cls_token" in unwrap_checkpoint({"model": state})
+    assert unwrap_checkpoint({"model": state}).keys() == unwrap_checkpoint(state).keys()
 
 
 def test_paddlevideo_pdparams_load_as_is(tmp_path):

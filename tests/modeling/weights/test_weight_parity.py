@@ -6,9 +6,9 @@ by mutating the model), against float32 rounding of ~1e-5.
 """
 import numpy as np
 import pytest
-from model_mutations import layer_norm_eps_1e5, tanh_gelu
-from reference_numpy import random_google_vit, tokshift_logits
-from weights_testlib import (
+from mutation_helpers import layer_norm_eps_1e5, tanh_gelu
+from tokshift_reference_helpers import random_google_vit, tokshift_logits
+from weights_helpers import (
     OFFICIAL_NPZ,
     OFFICIAL_PTH,
     model_cfg,

@@ -5,17 +5,18 @@ Multi-view scores are combined per video as in PaddleVideo's ``_average_view`` (
 configs set it in ``MODEL.runtime_cfg.test``, which is accepted too (``read_runtime_cfg``).
 """
 import difflib
-import logging
 import math
 from typing import Any, Callable, Dict, List, Optional
 
 import paddle
 import paddle.nn as nn
 
-from ....registry import RECOGNIZERS, ConfigError, check_kwargs
+from ....errors import ConfigError
+from ....registry import RECOGNIZERS, check_kwargs
+from ....utils.logger import get_logger
 
 MODES = ("train", "valid", "test", "infer")
-logger = logging.getLogger("paddlevideo")
+logger = get_logger()
 
 
 def average_scores(logits: paddle.Tensor) -> paddle.Tensor:
@@ -88,7 +89,7 @@ def resolve_avg_type(avg_type: Optional[str], runtime_avg_type: Optional[str]) -
     return "score" if chosen is None else chosen
 
 
-@RECOGNIZERS.register()
+@RECOGNIZERS.register(validate=lambda kwargs: read_runtime_cfg(kwargs.get("runtime_cfg")))
 class RecognizerTransformer(nn.Layer):
     """Backbone + head, dispatching on ``mode``.
 

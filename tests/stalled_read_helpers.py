@@ -3,7 +3,7 @@ past a file's real end is (upstream decord issues #269, #373, #375): nothing in 
 interrupt it. ``stalling_decoder(name)`` makes ``VideoDecoder`` block so on files whose name contains
 ``name``; run as a script it does that and then runs ``main.py``:
 
-    PYTHONPATH=. python tests/stalled_reads.py NAME MARKER main.py-arguments...
+    PYTHONPATH=. python tests/stalled_read_helpers.py NAME MARKER main.py-arguments...
 
 (``MARKER`` is a file touched when the read starts, so that a test knows when it is stalled).
 """

@@ -5,8 +5,8 @@ import os
 import pytest
 import yaml
 
+from paddlevideo.config import get_config
 from paddlevideo.registry import ConfigError
-from paddlevideo.utils.config import get_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CONFIGS = sorted(glob.glob(os.path.join(ROOT, "configs", "recognition", "tokshift", "*.yaml")))

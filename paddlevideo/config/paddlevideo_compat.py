@@ -33,10 +33,11 @@ config fails with the nearest names as in ours.
 import difflib
 import inspect
 import logging
-from typing import Any, Callable, Collection, Dict, Iterator, List, Optional, Tuple
+from typing import Callable, Collection, Dict, Iterator, List, Optional, Tuple
 
-from ..registry import BACKBONES, PIPELINES, ConfigError
-from .config_check import INFERENCE_KEYS
+from ..errors import ConfigError
+from ..registry import BACKBONES, PIPELINES
+from .schema import INFERENCE_KEYS, constructor_keys
 
 logger = logging.getLogger("paddlevideo")
 
@@ -46,18 +47,6 @@ PADDLEVIDEO_DENSE_VALID_CLIPS = 10
 OUR_DENSE_KEYS = ("dense_stride", "num_clips", "clip_starts")
 # PaddleVideo's VideoDecoder defaults for its pyav TimeSformer window
 PADDLEVIDEO_WINDOW_DEFAULTS = {"sampling_rate": 32, "num_seg": 8, "target_fps": 30}
-
-
-def _register_all() -> None:
-    from .. import loader, modeling  # noqa: F401  (fill the registries)
-
-
-def _constructor_keys(registry, name: Any) -> Optional[set]:
-    """The keyword names of component ``name``; None for an unknown name (``check_config``
-    reports it, so no rule touches that mapping)."""
-    if not isinstance(name, str) or name not in registry:
-        return None
-    return set(inspect.signature(registry.get(name)).parameters)
 
 
 def _pipelines(cfg: Dict) -> Iterator[Tuple[str, Dict]]:
@@ -109,7 +98,7 @@ def inert_decode_mode(cfg: Dict) -> Iterator[str]:
     valid_mode decides between random and fixed positions."""
     for mode, pipeline in _pipelines(cfg):
         decode = pipeline.get("decode")
-        accepted = _constructor_keys(PIPELINES, decode.get("name")) if isinstance(decode, dict) else None
+        accepted = constructor_keys(PIPELINES, decode.get("name")) if isinstance(decode, dict) else None
         if (accepted is not None and decode["name"] == "VideoDecoder"
                 and take_inert(decode, "mode", accepted | {"name"}, f"PIPELINE.{mode}.decode", DECODE_MODES)):
             yield f"PIPELINE.{mode}.decode.mode"
@@ -119,7 +108,7 @@ def inert_attention_type(cfg: Dict) -> Iterator[str]:
     """TokenShiftVisionTransformer attends over space only; its token shift mixes time."""
     model = cfg.get("MODEL")
     backbone = model.get("backbone") if isinstance(model, dict) else None
-    accepted = _constructor_keys(BACKBONES, backbone.get("name")) if isinstance(backbone, dict) else None
+    accepted = constructor_keys(BACKBONES, backbone.get("name")) if isinstance(backbone, dict) else None
     if (accepted is not None and backbone["name"] == "TokenShiftVisionTransformer"
             and take_inert(backbone, "attention_type", accepted | {"name"}, "MODEL.backbone",
                            ("space_only",), why=" (TokenShiftVisionTransformer attends over space "
@@ -129,6 +118,8 @@ def inert_attention_type(cfg: Dict) -> Iterator[str]:
 
 INERT_RULES: List[Callable[[Dict], Iterator[str]]] = [
     inert_inference_name, inert_decode_mode, inert_attention_type]
+# The rules that read MODEL's constructors (skipped when MODEL is not checked: no model code imported).
+MODEL_RULES = (inert_attention_type,)
 
 
 def dense_sampling(cfg: Dict) -> Iterator[str]:
@@ -185,7 +176,7 @@ def linspace_window(cfg: Dict) -> Iterator[str]:
         if not (isinstance(decode, dict) and decode.get("name") == "VideoDecoder" and isinstance(sample, dict)
                 and sample.get("name") == "Sampler" and sample.get("linspace_sample") is True):
             continue
-        accepted = _constructor_keys(PIPELINES, "VideoDecoder") | {"name"}
+        accepted = constructor_keys(PIPELINES, "VideoDecoder") | {"name"}
         window_keys = {key: decode.pop(key) for key in ("sampling_rate", "target_fps")
                        if key in decode and key not in accepted}
         if decode.get("backend") != "pyav" or "linspace_window" in sample:
@@ -203,8 +194,11 @@ def linspace_window(cfg: Dict) -> Iterator[str]:
 MEANING_RULES: List[Callable[[Dict], Iterator[str]]] = [dense_sampling, linspace_window, inference_views]
 
 
-def apply_paddlevideo_compat(cfg: Dict) -> List[str]:
+def apply_paddlevideo_compat(cfg: Dict, model: bool = True) -> List[str]:
     """Settle PaddleVideo's inert keys and implicit settings in ``cfg`` (in place).
+
+    ``model=False`` skips the rules of ``MODEL`` (for a config whose MODEL section is not checked,
+    as for a prediction with an exported model).
 
     Logs one warning line naming the keys accepted without effect, and one info line with the
     settings filled in for PaddleVideo's implicit meanings.
@@ -215,8 +209,8 @@ def apply_paddlevideo_compat(cfg: Dict) -> List[str]:
     Raises:
         ConfigError: an inert key with a value that does not describe what our code does.
     """
-    _register_all()
-    inert = [path for rule in INERT_RULES for path in rule(cfg)]
+    rules = [rule for rule in INERT_RULES if model or rule not in MODEL_RULES]
+    inert = [path for rule in rules for path in rule(cfg)]
     filled = [note for rule in MEANING_RULES for note in rule(cfg)]
     if inert:
         logger.warning("PaddleVideo config keys accepted without effect: %s", ", ".join(inert))

@@ -1,7 +1,7 @@
 """Helpers shared by the TimeSformer tests: tiny model config, official checkpoints, clips, logits."""
 import numpy as np
 import paddle
-from torch_free_pth import as_state_dict, save_pth  # tests/fixtures/torch_free_pth.py
+from torch_pth_helpers import as_state_dict, save_pth  # tests/fixtures/torch_pth_helpers.py
 
 TOL = 1e-4
 DIM, HEADS, PATCH, GRID, FRAMES, CLASSES = 32, 4, 8, 4, 4, 5  # img_size 32, num_seg 4

@@ -25,10 +25,10 @@ import numpy as np
 import pytest
 import yaml
 
+from paddlevideo.config import get_config
+from paddlevideo.config.paddlevideo_compat import pipeline_views
 from paddlevideo.loader.pipelines import Compose, MultiCenterCrop, ThreeCrop, VideoDecoder
 from paddlevideo.registry import ConfigError
-from paddlevideo.utils.config import get_config
-from paddlevideo.utils.paddlevideo_compat import pipeline_views
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "paddlevideo_tokshift_ucf101.yaml"
