@@ -16,6 +16,7 @@ import yaml
 
 from ..errors import ConfigError
 from .check import Scope, check_config
+from .derive import derive_agreeing_values
 from .paddlevideo_compat import apply_paddlevideo_compat
 from .schema import schema_keys
 
@@ -134,6 +135,8 @@ def get_config(fname: str, overrides: Optional[Iterable[str]] = None, show: bool
     for item in overrides or []:
         apply_override(cfg, item)
     apply_paddlevideo_compat(cfg, model="MODEL" in scope)  # PaddleVideo's spellings, before the check
+    if "MODEL" in scope:
+        derive_agreeing_values(cfg)
     cfg.setdefault("output_dir", os.path.join("output", str(cfg.get("model_name", "model"))))
     if check:
         check_config(cfg, source=fname, sections=check_sections)
