@@ -5,7 +5,7 @@ import json
 import os
 
 import pytest
-from cpu_helpers import SETUP_VARIABLES, run_fresh_python
+from cpu_setup_helpers import SETUP_VARIABLES, run_fresh_python
 
 from paddlevideo.cpu.plan import plan_cpu_setup
 from paddlevideo.cpu.resources import affinity_count, cgroup_cpu_quota

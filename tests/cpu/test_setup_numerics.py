@@ -3,7 +3,7 @@ what float64 computes: a wrong MKL kernel choice would show here, not only in a 
 import math
 
 import numpy as np
-from cpu_helpers import run_fresh_python
+from cpu_setup_helpers import run_fresh_python
 
 COMPUTE = """
 import sys
