@@ -60,5 +60,6 @@ def test_a_freed_large_tensor_is_reused_without_page_faults():
         del tensor
 
     allocate_and_free()
-    faults = page_faults_of(allocate_and_free)
+    # The fewest of three: the count is the whole process's, and Paddle's own threads allocate too.
+    faults = min(page_faults_of(allocate_and_free) for _ in range(3))
     assert faults < pages // 10, f"{faults} page faults for {pages} pages"
