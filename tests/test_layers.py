@@ -5,13 +5,9 @@ unit or of lower layers, and the units import each other without a circle. A nam
 string (the registries' ``locations``, the lazy re-exports of ``paddlevideo.utils``) is not an import
 statement and is not seen here; those are the documented way down-to-up.
 """
-import ast
-from pathlib import Path
 from typing import Dict, Iterator, List, Set, Tuple
 
-import paddlevideo
-
-PACKAGE = Path(paddlevideo.__file__).parent
+from import_graph_helpers import PACKAGE, assert_no_circle, imports, module_name
 
 # Bottom to top: (layer, units). A unit is a module or package prefix under ``paddlevideo``; a module
 # belongs to its longest matching unit. Same-layer units may not import each other either.
@@ -28,29 +24,6 @@ LAYERS: List[Tuple[int, Tuple[str, ...]]] = [
 LAYER_OF: Dict[str, int] = {unit: layer for layer, units in LAYERS for unit in units}
 
 
-def module_name(path: Path) -> str:
-    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def imports(path: Path) -> Iterator[Tuple[int, str]]:
-    """``(line, absolute module name)`` of every ``paddlevideo`` import in ``path``, at any depth."""
-    name = module_name(path)
-    package = name.split(".") if path.stem == "__init__" else name.split(".")[:-1]
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            targets = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                base = ".".join(package[:len(package) - node.level + 1] + ([base] if base else []))
-            # ``from .. import loader`` imports the submodule; ``from ..x import y`` imports ``x``
-            targets = [f"{base}.{a.name}" for a in node.names] if base == "paddlevideo" else [base]
-        else:
-            continue
-        yield from ((node.lineno, t) for t in targets if t.startswith("paddlevideo."))
-
-
 def unit_of(module: str) -> str:
     """The longest unit of ``LAYERS`` that ``module`` (``paddlevideo.x.y``) is or lies in."""
     rest = module.split(".", 1)[1]
@@ -65,8 +38,8 @@ def import_edges() -> Iterator[Tuple[str, int, str, str]]:
         name = module_name(path)
         if name == "paddlevideo":
             continue  # the package's own __init__ (it runs the CPU setup) sits above every unit
-        for line, target in imports(path):
-            src, dst = unit_of(name), unit_of(target)
+        edges = {(line, unit_of(name), unit_of(target)) for line, target in imports(path)}
+        for line, src, dst in sorted(edges):
             if src != dst:
                 yield str(path.relative_to(PACKAGE.parent)), line, src, dst
 
@@ -87,14 +60,4 @@ def test_units_import_each_other_without_a_circle():
     graph: Dict[str, Set[str]] = {unit: set() for unit in LAYER_OF}
     for _, _, src, dst in import_edges():
         graph[src].add(dst)
-    done: Set[str] = set()
-
-    def visit(unit: str, path: Tuple[str, ...]) -> None:
-        assert unit not in path, "import circle: " + " -> ".join(path[path.index(unit):] + (unit,))
-        if unit not in done:
-            for dep in sorted(graph[unit]):
-                visit(dep, path + (unit,))
-            done.add(unit)
-
-    for unit in sorted(graph):
-        visit(unit, ())
+    assert_no_circle(graph)

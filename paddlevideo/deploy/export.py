@@ -36,20 +36,12 @@ from .agreement import (
     check_int8_agreement,
     check_parity,
     clip_cases,
-    logit_agreement,
     parity_cases,
-    random_input,
 )
 from .input_shape import INPUT_NAME, inference_input_shape
 from .onnx_graph import tidy_onnx
 from .predictor import OnnxPredictor, PaddlePredictor, PredictorOptions
 from .quantize import QuantizationSummary, int8_path, quantize_int8
-
-# random_input and logit_agreement (agreement.py) are listed too: tools/benchmark and tests/modeling
-# import them from here.
-__all__ = ["INPUT_NAME", "ONNX_OPSET", "ExportReport", "InferenceModel", "Int8Options", "dygraph_runner",
-           "export_and_check", "export_int8", "export_onnx", "inference_input_shape", "load_recognizer",
-           "logit_agreement", "random_input", "save_inference_model"]
 
 ONNX_OPSET = 17  # first opset with LayerNormalization
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Dict, Optional
 
 import paddle
-import paddle.distributed as dist
 
 from ..config.defaults import DEFAULTS, setting
 from ..errors import ConfigError, TrainingError
@@ -37,7 +36,7 @@ from ..utils.metrics_writer import MetricsWriter
 from ..utils.preemption import StopRequest
 from ..utils.profiler import StepProfiler
 from ..utils.run_lock import run_lock
-from ..utils.runtime import Precision, init_distributed, rank, world_size
+from ..utils.runtime import Precision, any_rank, init_distributed, rank, world_size
 from .accumulation import AccumulationGroups, accumulation_steps
 from .eval_forward import build_eval_forward
 from .evaluate import evaluate, summarize, unwrap_data_parallel
@@ -61,16 +60,6 @@ def until_stopped(batches, stop: StopRequest):
     except Exception:
         if not stop.requested_here():
             raise
-
-
-def any_rank(flag: bool) -> bool:
-    """Whether ``flag`` holds on any rank; every rank gets the same answer (a collective only when
-    there are several processes)."""
-    if world_size() == 1:
-        return flag
-    value = paddle.to_tensor([int(flag)], dtype="int32")
-    dist.all_reduce(value, op=dist.ReduceOp.MAX)
-    return bool(value.item())
 
 
 @dataclass

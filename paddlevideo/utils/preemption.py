@@ -14,9 +14,9 @@ import signal
 import threading
 from typing import Optional
 
-import paddle
 import paddle.distributed as dist
 
+from .runtime import any_rank
 from .stop_flag import STOP_SIGNALS, SharedStop, request_stop, stopping
 
 
@@ -60,9 +60,4 @@ class StopRequest:
     def requested(self) -> bool:
         """Whether any process was asked to stop (all processes agree, so they stop at the same step
         and none is left waiting in a gradient all-reduce)."""
-        local = self.requested_here()
-        if dist.get_world_size() == 1:
-            return local
-        flag = paddle.to_tensor([int(local)], dtype="int32")
-        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-        return bool(flag.item())
+        return any_rank(self.requested_here())

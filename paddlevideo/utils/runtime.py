@@ -46,6 +46,16 @@ def rank() -> int:
     return dist.get_rank()
 
 
+def any_rank(flag: bool) -> bool:
+    """Whether ``flag`` holds on any rank; every rank gets the same answer (a collective only when
+    there are several processes), so all of them take the same branch and none waits in an all-reduce."""
+    if world_size() == 1:
+        return flag
+    value = paddle.to_tensor([int(flag)], dtype="int32")
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value.item())
+
+
 def init_distributed() -> bool:
     """Start the process group when launched with ``paddle.distributed.launch``; True if parallel."""
     if world_size() > 1:

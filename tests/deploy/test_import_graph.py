@@ -3,9 +3,10 @@
 Prediction must not pull in the dygraph model: only ``export`` may import ``paddlevideo.modeling``,
 no other deploy module may import ``export``, and the modules import each other without a circle.
 """
-import ast
 from pathlib import Path
 from typing import Dict, Set
+
+from import_graph_helpers import assert_no_circle, imports
 
 import paddlevideo.deploy
 
@@ -15,18 +16,7 @@ PACKAGE = "paddlevideo.deploy"
 
 def imported_modules(path: Path) -> Set[str]:
     """Absolute names of the ``paddlevideo`` modules (or packages) ``path`` imports anywhere."""
-    here = f"{PACKAGE}.{path.stem}".split(".")
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            found |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                base = ".".join(here[:-node.level] + ([base] if base else []))
-            found.add(base)
-            found |= {f"{base}.{alias.name}" for alias in node.names}  # ``from . import export``
-    return {name for name in found if name.startswith("paddlevideo")}
+    return {name for _, name in imports(path)}
 
 
 def deploy_graph() -> Dict[str, Set[str]]:
@@ -47,15 +37,4 @@ def test_nothing_in_deploy_imports_export():
 
 
 def test_deploy_modules_import_each_other_without_a_circle():
-    graph = deploy_graph()
-    done: Set[str] = set()
-
-    def visit(name: str, path: tuple) -> None:
-        assert name not in path, "import circle: " + " -> ".join(path[path.index(name):] + (name,))
-        if name not in done:
-            for dep in sorted(graph[name]):
-                visit(dep, path + (name,))
-            done.add(name)
-
-    for name in sorted(graph):
-        visit(name, ())
+    assert_no_circle(deploy_graph())

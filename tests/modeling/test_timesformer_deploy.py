@@ -87,7 +87,8 @@ def test_export_writes_pir_and_onnx_with_parity(tiny):
 
 @pytest.mark.parametrize("mkldnn", [False, True])
 def test_exported_model_matches_dygraph_with_and_without_onednn(tiny, mkldnn):
-    from paddlevideo.deploy.export import dygraph_runner, random_input
+    from paddlevideo.deploy.agreement import random_input
+    from paddlevideo.deploy.export import dygraph_runner
     from paddlevideo.deploy.predictor import PaddlePredictor, PredictorOptions
 
     runner = PaddlePredictor(str(tiny["json"]), None, PredictorOptions(cpu_threads=2, enable_mkldnn=mkldnn))

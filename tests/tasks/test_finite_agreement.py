@@ -9,6 +9,7 @@ import pytest
 
 from paddlevideo.errors import TrainingError
 from paddlevideo.tasks import train as train_module
+from paddlevideo.utils import runtime
 
 STOPPED = "at epoch 1, batch 3; stopping. The last good checkpoint is run_epoch_00000.pdparams"
 
@@ -27,7 +28,7 @@ def ranks(monkeypatch, world: int, others_finite: bool = True) -> list:
         calls.append(op)
         tensor.set_value(np.maximum(tensor.numpy(), np.int32(not others_finite)))
 
-    monkeypatch.setattr(train_module, "world_size", lambda: world)
+    monkeypatch.setattr(runtime, "world_size", lambda: world)
     monkeypatch.setattr(paddle.distributed, "all_reduce", all_reduce)
     return calls
 

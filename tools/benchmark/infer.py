@@ -175,7 +175,7 @@ def timed_rows(runners: dict, batches: dict, args) -> dict:
 
 
 def accuracy(out, reference) -> dict:
-    from paddlevideo.deploy.export import logit_agreement
+    from paddlevideo.deploy.agreement import logit_agreement
 
     diff, agree = logit_agreement(reference, out)
     return {"max_abs_diff": diff, "top1_agree": agree, "n_clips": int(len(reference))}
@@ -325,7 +325,8 @@ def build_model(args):
     import paddle
 
     from paddlevideo.config import get_config
-    from paddlevideo.deploy.export import inference_input_shape, load_recognizer
+    from paddlevideo.deploy.export import load_recognizer
+    from paddlevideo.deploy.input_shape import inference_input_shape
     from paddlevideo.modeling.weight_init import trunc_normal_
 
     cfg = get_config(args.config or CONFIGS[args.model], overrides=args.override, show=False)
@@ -339,8 +340,8 @@ def build_model(args):
 
 
 def run(args: argparse.Namespace) -> int:
+    from paddlevideo.deploy.agreement import random_input
     from paddlevideo.deploy.classifier import read_clips
-    from paddlevideo.deploy.export import random_input
     from paddlevideo.deploy.inputs import collect_videos
 
     cpu = cpu_report()

@@ -155,14 +155,9 @@ def time_models(specs: dict, threads: int, batch: int, warmup: int, repeats: int
     import paddle
 
     from paddlevideo.config import get_config
-    from paddlevideo.deploy.export import (
-        dygraph_runner,
-        export_onnx,
-        inference_input_shape,
-        load_recognizer,
-        random_input,
-        save_inference_model,
-    )
+    from paddlevideo.deploy.agreement import random_input
+    from paddlevideo.deploy.export import dygraph_runner, export_onnx, load_recognizer, save_inference_model
+    from paddlevideo.deploy.input_shape import inference_input_shape
     from paddlevideo.deploy.predictor import PaddlePredictor, PredictorOptions
     from paddlevideo.deploy.timing import interleaved_timings
 
@@ -203,7 +198,7 @@ def onnx_runner(onnx_file: str, threads: int):
     selecting models looked 1.5x slower than the full one round-robin, 0.7x when timed alone)."""
     import onnxruntime as ort
 
-    from paddlevideo.deploy.export import INPUT_NAME
+    from paddlevideo.deploy.input_shape import INPUT_NAME
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
