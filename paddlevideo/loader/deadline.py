@@ -83,8 +83,11 @@ def _serve(conn: Connection, shared: mmap.mmap, function: Callable) -> None:
     """The reader's loop: ``function(*args)`` for each request, replying ``(True, result)`` or
     ``(False, exception)``; ends when the pipe closes."""
     _die_with_parent()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # stop signals are the parent's to act on
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # Stop signals are the parent's to act on: a SIGTERM to the process group must not kill the readers
+    # under their workers (each read would fail and be retried while the run shuts down). A reader ends
+    # by its owner's SIGKILL, or with its parent (PR_SET_PDEATHSIG).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.set_wakeup_fd(-1)
     while True:
         try:
